@@ -1,0 +1,114 @@
+// Package hothttp serves hotstate over net/http with
+// github.com/coder/websocket, the maintained continuation of
+// nhooyr.io/websocket.
+//
+// Mount Handler at any path of an existing mux, next to the REST routes:
+//
+//	mux.Handle("/ws", hothttp.Handler(srv))
+//
+// or run the standalone server with ListenAndServe.
+package hothttp
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/coder/websocket"
+	hotstate "github.com/hotstate/hotstate/core"
+)
+
+// Option configures Handler and ListenAndServe.
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	origins  []string
+	identity func(r *http.Request) (any, error)
+	addr     string
+	path     string
+	fallback http.Handler
+}
+
+// WithOriginPatterns allows cross-origin handshakes from origins matching
+// the patterns (see hotstate.OriginAllowed). By default only same-origin
+// browsers and clients that send no Origin may connect.
+func WithOriginPatterns(patterns ...string) Option {
+	return optionFunc(func(c *config) { c.origins = append(c.origins, patterns...) })
+}
+
+// WithIdentity sets a hook that runs before the upgrade and returns who is
+// connecting (read a cookie, a header, a value an auth middleware put in the
+// request context). Its result reaches function handlers and listeners as
+// Caller.Identity. An error refuses the connection with 401, or with the
+// status of a *StatusError.
+func WithIdentity(fn func(r *http.Request) (any, error)) Option {
+	return optionFunc(func(c *config) { c.identity = fn })
+}
+
+// StatusError refuses a connection with an HTTP status before the upgrade.
+type StatusError struct {
+	Status  int
+	Message string
+}
+
+func (e *StatusError) Error() string { return e.Message }
+
+// Handler returns an http.Handler that upgrades requests to WebSocket
+// connections served by srv.
+func Handler(srv *hotstate.Server, opts ...Option) http.Handler {
+	c := newConfig(opts)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serve(srv, c, w, r)
+	})
+}
+
+func newConfig(opts []Option) *config {
+	c := &config{addr: "localhost:4400"}
+	for _, o := range opts {
+		o.apply(c)
+	}
+	return c
+}
+
+// Serve upgrades one request and serves it until the connection closes.
+// Framework adapters built on net/http call it from their own handlers.
+func Serve(srv *hotstate.Server, w http.ResponseWriter, r *http.Request, opts ...Option) {
+	serve(srv, newConfig(opts), w, r)
+}
+
+func serve(srv *hotstate.Server, c *config, w http.ResponseWriter, r *http.Request) {
+	if !hotstate.OriginAllowed(r.Header.Get("Origin"), r.Host, c.origins) {
+		http.Error(w, "hotstate: origin not allowed", http.StatusForbidden)
+		return
+	}
+	var identity any
+	if c.identity != nil {
+		id, err := c.identity(r)
+		if err != nil {
+			status, msg := http.StatusUnauthorized, http.StatusText(http.StatusUnauthorized)
+			var se *StatusError
+			if errors.As(err, &se) {
+				status, msg = se.Status, se.Message
+			}
+			http.Error(w, msg, status)
+			return
+		}
+		identity = id
+	}
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		// The origin was checked above, by the rule every transport shares.
+		InsecureSkipVerify: true,
+	})
+	if err != nil {
+		return
+	}
+	ws.SetReadLimit(int64(srv.MaxFrameBytes()))
+	conn := newConn(ws, hotstate.ConnInfo{RemoteAddr: r.RemoteAddr, Header: r.Header.Clone(), Identity: identity})
+	_ = srv.ServeConn(r.Context(), conn)
+	conn.wait()
+}

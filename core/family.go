@@ -1,0 +1,239 @@
+package hotstate
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/hotstate/hotstate/core/wire"
+)
+
+// storeDef is a registered store as the server sees it, without its type:
+// a static store ("Todos", whose only key is "") or a family ("Room:*").
+type storeDef interface {
+	pattern() string
+	subscribe(s *session, key string, f wire.Frame) error
+	names() []string
+	getAny(key string) any
+	has(key string) bool
+	remove(key string) bool
+	reset(key string)
+	init(key string)
+	isInitialized(key string) bool
+	subscriberCount(key string) int
+}
+
+// hookSet holds a family's lifecycle hooks.
+type hookSet[T any] struct {
+	onCreate    func(key string, state *T)
+	onTerminate func(key string)
+	onIdle      func(key string)
+}
+
+// family is the typed engine behind Store and Family: defaults, hooks and
+// the live instances by key.
+type family[T any] struct {
+	srv      *Server
+	name     string // "Todos" or "Room:*"
+	prefix   string // "" or "Room:"
+	defaults T
+
+	hookMu  sync.RWMutex // guards hookSet
+	hookSet hookSet[T]
+
+	mu        sync.Mutex // guards instances
+	instances map[string]*instance[T]
+}
+
+func newFamily[T any](srv *Server, name, prefix string, defaults T) *family[T] {
+	f := &family[T]{
+		srv:       srv,
+		name:      name,
+		prefix:    prefix,
+		defaults:  wire.Clone(defaults),
+		instances: map[string]*instance[T]{},
+	}
+	srv.addStore(f)
+	return f
+}
+
+func (f *family[T]) pattern() string { return f.name }
+
+func (f *family[T]) hooks() hookSet[T] {
+	f.hookMu.RLock()
+	defer f.hookMu.RUnlock()
+	return f.hookSet
+}
+
+func (f *family[T]) setHook(fn func(*hookSet[T])) {
+	f.hookMu.Lock()
+	defer f.hookMu.Unlock()
+	fn(&f.hookSet)
+}
+
+func (f *family[T]) fullName(key string) string {
+	if f.prefix == "" {
+		return f.name
+	}
+	return f.prefix + key
+}
+
+// acquire returns the instance for key, creating it uninitialised.
+func (f *family[T]) acquire(key string) *instance[T] {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	in, ok := f.instances[key]
+	if !ok {
+		in = &instance[T]{fam: f, key: key, name: f.fullName(key), state: wire.Clone(f.defaults)}
+		f.instances[key] = in
+	}
+	return in
+}
+
+func (f *family[T]) existing(key string) (*instance[T], bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	in, ok := f.instances[key]
+	return in, ok
+}
+
+func (f *family[T]) forget(in *instance[T]) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.instances[in.key] == in {
+		delete(f.instances, in.key)
+	}
+}
+
+// with runs fn under the lock of key's initialised instance, creating and
+// initialising it first; a delete or reset that slips in between is retried.
+func (f *family[T]) with(key string, fn func(in *instance[T]) error) error {
+	for {
+		in := f.acquire(key)
+		in.ensureInit()
+		done, err := in.locked(fn)
+		if done {
+			return err
+		}
+	}
+}
+
+// locked runs fn under mu if the instance is live; it reports false when it
+// was not.
+func (in *instance[T]) locked(fn func(in *instance[T]) error) (bool, error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.deleted || !in.initialized {
+		return false, nil
+	}
+	return true, fn(in)
+}
+
+func (f *family[T]) update(key string, fn func(*T)) error {
+	return f.with(key, func(in *instance[T]) error {
+		next := wire.Clone(in.state)
+		fn(&next)
+		ops, err := wire.Diff(in.state, next)
+		if err != nil {
+			return fmt.Errorf("hotstate: store %q: %w", in.name, err)
+		}
+		if len(ops) == 0 {
+			in.state = next
+			return nil
+		}
+		if err := in.commitLocked(next, ops); err != nil {
+			return fmt.Errorf("hotstate: store %q: %w", in.name, err)
+		}
+		return nil
+	})
+}
+
+func (f *family[T]) updateOps(key string, fn func(*T) []Op) error {
+	return f.with(key, func(in *instance[T]) error {
+		ops := fn(&in.state)
+		if len(ops) == 0 {
+			in.snap = nil
+			return nil
+		}
+		if err := in.commitLocked(in.state, ops); err != nil {
+			// The state changed in place already; a snapshot keeps every
+			// subscriber right.
+			if err := in.replaceLocked(in.state); err != nil {
+				return fmt.Errorf("hotstate: store %q: %w", in.name, err)
+			}
+		}
+		return nil
+	})
+}
+
+func (f *family[T]) set(key string, v T) error {
+	return f.with(key, func(in *instance[T]) error {
+		if err := in.replaceLocked(wire.Clone(v)); err != nil {
+			return fmt.Errorf("hotstate: store %q: %w", in.name, err)
+		}
+		return nil
+	})
+}
+
+func (f *family[T]) get(key string) T {
+	in, ok := f.existing(key)
+	if !ok {
+		return wire.Clone(f.defaults)
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return wire.Clone(in.state)
+}
+
+func (f *family[T]) getAny(key string) any { return f.get(key) }
+
+func (f *family[T]) has(key string) bool {
+	_, ok := f.existing(key)
+	return ok
+}
+
+func (f *family[T]) remove(key string) bool {
+	in, ok := f.existing(key)
+	return ok && in.remove()
+}
+
+func (f *family[T]) reset(key string) {
+	if in, ok := f.existing(key); ok {
+		in.reset()
+	}
+}
+
+func (f *family[T]) init(key string) { f.acquire(key).ensureInit() }
+
+func (f *family[T]) isInitialized(key string) bool {
+	in, ok := f.existing(key)
+	return ok && in.ready.Load()
+}
+
+func (f *family[T]) subscriberCount(key string) int {
+	in, ok := f.existing(key)
+	if !ok {
+		return 0
+	}
+	return in.subscriberCount()
+}
+
+func (f *family[T]) names() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	names := make([]string, 0, len(f.instances))
+	for _, in := range f.instances {
+		names = append(names, in.name)
+	}
+	return names
+}
+
+func (f *family[T]) subscribe(s *session, key string, _ wire.Frame) error {
+	for {
+		in := f.acquire(key)
+		in.ensureInit()
+		done, err := in.join(s)
+		if done {
+			return err
+		}
+	}
+}

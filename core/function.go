@@ -1,0 +1,138 @@
+package hotstate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hotstate/hotstate/core/wire"
+)
+
+// HandlerFunc is an untyped function handler: args is the decoded argument
+// tree (map[string]any, []any, string, bool, nil, int64, uint64 or float64)
+// and the result is encoded like encoding/json would encode it.
+type HandlerFunc func(ctx context.Context, args any) (any, error)
+
+// handler is what every registered function becomes: raw arguments in, a
+// value to encode out.
+type handler func(ctx context.Context, args []byte) (any, error)
+
+// errBadArgs marks argument decoding failures so they get the bad_args code.
+var errBadArgs = errors.New("hotstate: arguments do not match")
+
+// HandleFunc registers an untyped function under name. It panics if the name
+// is empty or already taken, like http.ServeMux does for patterns.
+func (s *Server) HandleFunc(name string, fn HandlerFunc) {
+	s.register(name, func(ctx context.Context, raw []byte) (any, error) {
+		args, err := wire.DecodeAny(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", errBadArgs, err)
+		}
+		return fn(ctx, args)
+	})
+}
+
+// Handle registers a typed function under name: the caller's arguments are
+// decoded into A with the rules of encoding/json, and the R it returns is
+// sent back. It panics if the name is empty or already taken.
+func Handle[A, R any](s *Server, name string, fn func(ctx context.Context, args A) (R, error)) {
+	s.register(name, func(ctx context.Context, raw []byte) (any, error) {
+		var args A
+		if len(raw) > 0 {
+			if err := wire.DecodeValue(raw, &args); err != nil {
+				return nil, fmt.Errorf("%w: %v", errBadArgs, err)
+			}
+		}
+		return fn(ctx, args)
+	})
+}
+
+func (s *Server) register(name string, h handler) {
+	if name == "" || h == nil {
+		panic("hotstate: function needs a name and a handler")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.funcs[name]; dup {
+		panic(fmt.Sprintf("%v: function %q", ErrDuplicate, name))
+	}
+	s.funcs[name] = h
+}
+
+func (s *Server) function(name string) (handler, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	h, ok := s.funcs[name]
+	return h, ok
+}
+
+// call starts a function call without blocking the reader; at most
+// maxInflight run at once per session.
+func (s *session) call(f wire.Frame) {
+	if len(f.Name) > s.srv.opts.maxNameLen {
+		s.fail(f.ID, wire.CodeNameTooLong, fmt.Sprintf("function name longer than %d bytes", s.srv.opts.maxNameLen))
+		return
+	}
+	h, ok := s.srv.function(f.Name)
+	if !ok {
+		s.fail(f.ID, wire.CodeUnknownFunction, fmt.Sprintf("unknown function %q", f.Name))
+		return
+	}
+	select {
+	case s.calls <- struct{}{}:
+	default:
+		s.fail(f.ID, wire.CodeBusy, fmt.Sprintf("more than %d calls in flight", cap(s.calls)))
+		return
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer func() { <-s.calls }()
+		s.answer(f.ID, h, f.Value)
+	}()
+}
+
+// answer runs one call and queues its res frame.
+func (s *session) answer(id uint64, h handler, args []byte) {
+	ctx := context.WithValue(s.ctx, callerKey{}, s.caller)
+	result, err := s.invoke(ctx, h, args)
+	if err == nil {
+		frame, encErr := wire.EncodeResult(id, result)
+		if encErr == nil {
+			s.out.push(frame)
+			return
+		}
+		s.srv.listeners.failed(fmt.Errorf("hotstate: encoding a result: %w", encErr), s.caller.ID)
+		s.fail(id, wire.CodeInternal, "internal server error")
+		return
+	}
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+		s.fail(id, e.Code, e.Message)
+	case errors.Is(err, errBadArgs):
+		s.fail(id, wire.CodeBadArgs, err.Error())
+	case errors.Is(err, errPanicked):
+		s.fail(id, wire.CodeInternal, "internal server error")
+	default:
+		s.fail(id, wire.CodeError, err.Error())
+	}
+}
+
+var errPanicked = errors.New("hotstate: handler panicked")
+
+// invoke calls h and turns a panic into errPanicked, logging the value
+// instead of sending it anywhere.
+func (s *session) invoke(ctx context.Context, h handler, args []byte) (result any, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.srv.panicked(v, s.caller)
+			result, err = nil, errPanicked
+		}
+	}()
+	return h(ctx, args)
+}
+
+func (s *session) fail(id uint64, code, msg string) {
+	s.out.push(wire.EncodeFailure(id, wire.Error{Code: code, Message: msg}))
+}

@@ -1,0 +1,219 @@
+// Package hotstate is a real-time state synchronisation engine: the server
+// owns named stores, clients subscribe and receive a snapshot followed by
+// JSON Patch deltas, call server functions and hear server events, over the
+// binary MessagePack protocol of docs/PROTOCOL.md.
+//
+// The package imports no WebSocket library. A transport (hothttp, hotgin,
+// hotecho, hotfiber) upgrades the HTTP request and hands the connection to
+// Server.ServeConn through the Conn interface.
+package hotstate
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/hotstate/hotstate/core/wire"
+)
+
+// Server owns stores, functions and connected clients. Create it with New,
+// register stores and functions, then mount a transport. Its methods are
+// safe for concurrent use.
+type Server struct {
+	opts      options
+	listeners listeners
+	// epochs hands out instance epochs; it starts at a random value so two
+	// server processes never share an epoch.
+	epochs atomic.Uint64
+	// conns counts running ServeConn calls for Shutdown.
+	conns sync.WaitGroup
+
+	mu       sync.RWMutex // guards statics, families, funcs, sessions, closed
+	statics  map[string]storeDef
+	families []storeDef
+	funcs    map[string]handler
+	sessions map[string]*session
+	closed   bool
+}
+
+// New returns a Server configured by opts. Defaults: heartbeat 30 s, inbound
+// frame limit 64 KiB, outbound queue 4 MiB per client, 32 calls in flight and
+// 128 subscriptions per client, names up to 256 bytes, write timeout 10 s,
+// and a logger that discards everything.
+func New(opts ...Option) *Server {
+	s := &Server{
+		opts:     defaultOptions(),
+		statics:  map[string]storeDef{},
+		funcs:    map[string]handler{},
+		sessions: map[string]*session{},
+	}
+	for _, o := range opts {
+		o.apply(&s.opts)
+	}
+	s.listeners.srv = s
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	// Keep epochs within 32 bits for a long while: 5 bytes on the wire.
+	s.epochs.Store(uint64(binary.BigEndian.Uint32(b[:]) >> 2))
+	return s
+}
+
+func (s *Server) logger() *slog.Logger { return s.opts.logger }
+
+func (s *Server) nextEpoch() uint64 { return s.epochs.Add(1) }
+
+// MaxFrameBytes is the inbound message limit a transport should configure.
+func (s *Server) MaxFrameBytes() int { return s.opts.maxFrameBytes }
+
+// ServeConn serves one connection until it closes and returns nil when it
+// ended normally. Transports call it on the goroutine that upgraded the
+// request. After Shutdown has begun it closes conn with 1001 and returns
+// ErrServerClosed.
+func (s *Server) ServeConn(ctx context.Context, conn Conn) error {
+	ss := newSession(s, conn)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = conn.Close(wire.CloseGoingAway, "server shutting down")
+		return ErrServerClosed
+	}
+	s.sessions[ss.caller.ID] = ss
+	s.conns.Add(1)
+	s.mu.Unlock()
+	defer s.conns.Done()
+	stop := context.AfterFunc(ctx, func() {
+		ss.out.close(wire.CloseGoingAway, "going away", false)
+	})
+	defer stop()
+	return ss.run()
+}
+
+func (s *Server) forget(ss *session) {
+	s.mu.Lock()
+	delete(s.sessions, ss.caller.ID)
+	s.mu.Unlock()
+}
+
+// Shutdown closes every connection with 1001 (going away), refuses new
+// ones, and waits until all have ended or ctx is done.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	for _, ss := range s.sessions {
+		ss.out.close(wire.CloseGoingAway, "server shutting down", false)
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		s.conns.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.mu.RLock()
+		for _, ss := range s.sessions {
+			ss.cancel()
+		}
+		s.mu.RUnlock()
+		<-done
+		return ctx.Err()
+	}
+}
+
+func (s *Server) panicked(v any, c Caller) {
+	s.logger().Error("hotstate: panic", "client", c.ID, "panic", v)
+	s.listeners.failed(fmt.Errorf("hotstate: panic serving client %s", c.ID), c.ID)
+}
+
+// addStore registers a static store or a family ("Room:*").
+func (s *Server) addStore(def storeDef) {
+	name := def.pattern()
+	static := !strings.HasSuffix(name, "*")
+	if name == "" || name == "*" || (static && strings.Contains(name, "*")) || strings.Count(name, "*") > 1 {
+		panic(fmt.Sprintf("hotstate: bad store name %q: use \"Name\" or \"Prefix:*\"", name))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	taken := s.statics[name] != nil || slices.ContainsFunc(s.families, func(d storeDef) bool { return d.pattern() == name })
+	if taken {
+		panic(fmt.Sprintf("%v: store %q", ErrDuplicate, name))
+	}
+	if static {
+		s.statics[name] = def
+		return
+	}
+	s.families = append(s.families, def)
+	// Longest prefix first, so "Org:Room:*" wins over "Org:*".
+	slices.SortFunc(s.families, func(a, b storeDef) int { return len(b.pattern()) - len(a.pattern()) })
+}
+
+// resolve finds the store definition and instance key for a full name.
+func (s *Server) resolve(name string) (storeDef, string, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if d, ok := s.statics[name]; ok {
+		return d, "", true
+	}
+	for _, d := range s.families {
+		prefix := strings.TrimSuffix(d.pattern(), "*")
+		if key, ok := strings.CutPrefix(name, prefix); ok && key != "" {
+			return d, key, true
+		}
+	}
+	return nil, "", false
+}
+
+// Lookup returns an untyped handle on the store instance with the full name
+// ("Config", "Room:general"), whether or not it exists yet.
+func (s *Server) Lookup(name string) (*Instance, bool) {
+	d, key, ok := s.resolve(name)
+	if !ok {
+		return nil, false
+	}
+	return &Instance{def: d, key: key, name: name}, true
+}
+
+// HasStore reports whether the store instance with the full name exists.
+func (s *Server) HasStore(name string) bool {
+	d, key, ok := s.resolve(name)
+	return ok && d.has(key)
+}
+
+// DeleteStore deletes the store instance with the full name and reports
+// whether it existed.
+func (s *Server) DeleteStore(name string) bool {
+	d, key, ok := s.resolve(name)
+	return ok && d.remove(key)
+}
+
+// ListStores returns the full names of every existing store instance, sorted.
+func (s *Server) ListStores() []string {
+	s.mu.RLock()
+	defs := slices.Collect(func(yield func(storeDef) bool) {
+		for _, d := range s.statics {
+			if !yield(d) {
+				return
+			}
+		}
+		for _, d := range s.families {
+			if !yield(d) {
+				return
+			}
+		}
+	})
+	s.mu.RUnlock()
+	var names []string
+	for _, d := range defs {
+		names = append(names, d.names()...)
+	}
+	slices.Sort(names)
+	return names
+}

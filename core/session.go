@@ -1,0 +1,265 @@
+package hotstate
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hotstate/hotstate/core/wire"
+)
+
+// session is the server's side of one connection. Its goroutines: the
+// caller of ServeConn reads, one writer drains the outbox, one pings, and
+// each function call runs in its own; ServeConn waits for all of them.
+type session struct {
+	srv    *Server
+	conn   Conn
+	caller Caller
+	out    *outbox
+	// ctx ends when the connection does; handlers see it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	calls  chan struct{} // semaphore: one slot per function call in flight
+	wg     sync.WaitGroup
+
+	mu   sync.Mutex // guards subs
+	subs map[string]subscription
+}
+
+// subscription is a store instance as a session holds it.
+type subscription interface {
+	unsubscribe(s *session)
+}
+
+func newClientID() string {
+	var b [9]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func newSession(srv *Server, conn Conn) *session {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &session{
+		srv:    srv,
+		conn:   conn,
+		caller: Caller{ID: newClientID(), ConnInfo: conn.Info()},
+		out:    newOutbox(srv.opts.maxQueueBytes),
+		ctx:    ctx,
+		cancel: cancel,
+		calls:  make(chan struct{}, srv.opts.maxInflight),
+		subs:   make(map[string]subscription),
+	}
+}
+
+// run serves the connection until it ends and then releases everything the
+// session held.
+func (s *session) run() error {
+	s.out.push(wire.EncodeHello(s.caller.ID))
+	s.wg.Add(1)
+	go s.writeLoop()
+	if hb := s.srv.opts.heartbeat; hb > 0 {
+		s.wg.Add(1)
+		go s.heartbeatLoop(hb)
+	}
+	s.srv.listeners.connected(s.caller)
+	err := s.readLoop()
+	s.cancel()
+	s.wg.Wait()
+	s.dropAll()
+	s.srv.forget(s)
+	s.srv.listeners.disconnected(s.caller)
+	return err
+}
+
+func (s *session) readLoop() error {
+	for {
+		b, err := s.conn.Read(s.ctx)
+		if err != nil {
+			if errors.Is(err, ErrTextFrame) {
+				s.out.close(wire.CloseUnsupportedData, "binary frames only", false)
+				s.waitClosed()
+			}
+			if s.out.closing() || s.ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if len(b) > s.srv.opts.maxFrameBytes {
+			s.out.close(wire.CloseMessageTooBig, "frame too large", true)
+			s.waitClosed()
+			return nil
+		}
+		s.handle(b)
+	}
+}
+
+// waitClosed lets the writer send the requested close before the reader
+// returns and tears the session down.
+func (s *session) waitClosed() {
+	select {
+	case <-s.ctx.Done():
+	case <-time.After(s.srv.opts.writeTimeout):
+	}
+}
+
+func (s *session) writeLoop() {
+	defer s.wg.Done()
+	defer s.cancel()
+	for {
+		select {
+		case <-s.out.wake:
+		case <-s.ctx.Done():
+			return
+		}
+		ctx, cancel := context.WithTimeout(s.ctx, s.srv.opts.writeTimeout)
+		frames, code, reason := s.out.take(cancel)
+		for _, f := range frames {
+			if err := s.conn.Write(ctx, f); err != nil {
+				cancel()
+				if code == 0 {
+					s.srv.logger().Debug("hotstate: write failed", "client", s.caller.ID, "err", err)
+				}
+				_ = s.conn.Close(wire.CloseInternalError, "write failed")
+				return
+			}
+		}
+		cancel()
+		if code != 0 {
+			_ = s.conn.Close(code, reason)
+			return
+		}
+	}
+}
+
+func (s *session) heartbeatLoop(every time.Duration) {
+	defer s.wg.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(s.ctx, every)
+		err := s.conn.Ping(ctx)
+		cancel()
+		if err != nil {
+			if s.ctx.Err() == nil {
+				s.out.close(wire.CloseHeartbeat, "heartbeat timeout", true)
+			}
+			return
+		}
+	}
+}
+
+// handle acts on one inbound frame. A panic in anything it calls (a store
+// hook, a listener) is logged and answered with an internal error; the
+// connection lives on.
+func (s *session) handle(b []byte) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.srv.panicked(v, s.caller)
+			s.out.push(wire.EncodeErr("", wire.Error{Code: wire.CodeInternal, Message: "internal server error"}))
+		}
+	}()
+	f, err := wire.Decode(b)
+	if err != nil {
+		s.reject("", wire.CodeBadFrame, err.Error())
+		return
+	}
+	switch f.Type {
+	case wire.TypeSub:
+		s.subscribe(f)
+	case wire.TypeUnsub:
+		s.unsubscribe(f.Store)
+	case wire.TypeRPC:
+		s.call(f)
+	default:
+		s.reject("", wire.CodeUnknownType, fmt.Sprintf("frame type %d is not a client frame", f.Type))
+	}
+}
+
+// reject sends an err frame and tells the error listeners.
+func (s *session) reject(store, code, msg string) {
+	s.out.push(wire.EncodeErr(store, wire.Error{Code: code, Message: msg}))
+	s.srv.listeners.failed(fmt.Errorf("hotstate: client %s: %s: %s", s.caller.ID, code, msg), s.caller.ID)
+}
+
+func (s *session) subscribe(f wire.Frame) {
+	if len(f.Store) > s.srv.opts.maxNameLen {
+		s.reject(truncate(f.Store), wire.CodeNameTooLong, fmt.Sprintf("store name longer than %d bytes", s.srv.opts.maxNameLen))
+		return
+	}
+	def, key, ok := s.srv.resolve(f.Store)
+	if !ok {
+		s.reject(f.Store, wire.CodeNotFound, fmt.Sprintf("store %q not found", f.Store))
+		return
+	}
+	if err := def.subscribe(s, key, f); err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			s.srv.logger().Error("hotstate: subscribe failed", "store", f.Store, "err", err)
+			e = &Error{Code: wire.CodeInternal, Message: "internal server error"}
+		}
+		s.reject(f.Store, e.Code, e.Message)
+		return
+	}
+	s.srv.listeners.subscribed(f.Store, s.caller)
+}
+
+// hold records a subscription; it fails when the session is at its limit.
+// Called with the instance's lock held.
+func (s *session) hold(name string, sub subscription) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.subs[name]; !ok && len(s.subs) >= s.srv.opts.maxSubs {
+		return &Error{Code: wire.CodeTooManySubscriptions, Message: fmt.Sprintf("at most %d subscriptions per connection", s.srv.opts.maxSubs)}
+	}
+	s.subs[name] = sub
+	return nil
+}
+
+// release forgets a subscription the instance ended (a deleted store).
+// Called with the instance's lock held.
+func (s *session) release(name string, sub subscription) {
+	s.mu.Lock()
+	if s.subs[name] == sub {
+		delete(s.subs, name)
+	}
+	s.mu.Unlock()
+}
+
+func (s *session) unsubscribe(name string) {
+	s.mu.Lock()
+	sub, ok := s.subs[name]
+	delete(s.subs, name)
+	s.mu.Unlock()
+	if ok {
+		sub.unsubscribe(s)
+		s.srv.listeners.unsubscribed(name, s.caller)
+	}
+}
+
+func (s *session) dropAll() {
+	s.mu.Lock()
+	subs := s.subs
+	s.subs = map[string]subscription{}
+	s.mu.Unlock()
+	for name, sub := range subs {
+		sub.unsubscribe(s)
+		s.srv.listeners.unsubscribed(name, s.caller)
+	}
+}
+
+// truncate shortens a client-sent name before it is echoed back.
+func truncate(name string) string {
+	if len(name) > 64 {
+		return name[:64]
+	}
+	return name
+}

@@ -1,0 +1,202 @@
+package hotstate
+
+import "github.com/hotstate/hotstate/core/wire"
+
+// Store is a static store: one named instance of state T that clients
+// subscribe to by its name. T crosses the wire by its json tags, so one type
+// serves a REST API and hotstate alike.
+//
+// A store is lazy: NewStore registers it, and OnCreate runs on its first use
+// (a subscribe, a mutation or Init). Functions passed to Update and
+// UpdateOps run with the store locked and must not call the same store.
+type Store[T any] struct{ f *family[T] }
+
+// NewStore registers a static store named name whose instances start from a
+// deep copy of defaults. It panics if the name is taken or contains '*'.
+func NewStore[T any](srv *Server, name string, defaults T) *Store[T] {
+	return &Store[T]{f: newFamily(srv, name, "", defaults)}
+}
+
+// OnCreate sets the hook that runs on first use and after every reset's
+// next use: it receives a fresh copy of the defaults to change, the way the
+// overrides it sets are merged over them. key is "" for a static store.
+// The hook must not call the store it belongs to except for Get.
+func (s *Store[T]) OnCreate(fn func(key string, state *T)) *Store[T] {
+	s.f.setHook(func(h *hookSet[T]) { h.onCreate = fn })
+	return s
+}
+
+// OnTerminate sets the hook that runs before Reset and Delete, while the
+// state is still readable with Get.
+func (s *Store[T]) OnTerminate(fn func(key string)) *Store[T] {
+	s.f.setHook(func(h *hookSet[T]) { h.onTerminate = fn })
+	return s
+}
+
+// OnIdle sets the hook that runs when the last subscriber leaves. The store
+// is still alive; the hook may Reset it, Delete it or leave it.
+func (s *Store[T]) OnIdle(fn func(key string)) *Store[T] {
+	s.f.setHook(func(h *hookSet[T]) { h.onIdle = fn })
+	return s
+}
+
+// Name returns the store's name.
+func (s *Store[T]) Name() string { return s.f.name }
+
+// Update changes the state through fn, which gets a deep copy to mutate,
+// and sends subscribers the JSON Patch between the old and new state.
+func (s *Store[T]) Update(fn func(state *T)) error { return s.f.update("", fn) }
+
+// UpdateOps changes the state in place through fn, which returns the
+// operations that describe its change; no diff runs. The operations must be
+// exactly what fn did, or subscribers drift from the server.
+func (s *Store[T]) UpdateOps(fn func(state *T) []Op) error { return s.f.updateOps("", fn) }
+
+// Set replaces the whole state and sends subscribers a snapshot.
+func (s *Store[T]) Set(state T) error { return s.f.set("", state) }
+
+// Get returns a deep copy of the current state; the defaults if the store
+// was never used. It does not initialise the store.
+func (s *Store[T]) Get() T { return s.f.get("") }
+
+// Has reports whether the store exists: used since creation or last Delete.
+func (s *Store[T]) Has() bool { return s.f.has("") }
+
+// Delete runs OnTerminate, sends del to subscribers and forgets the state;
+// the next use creates it anew. It reports whether the store existed.
+func (s *Store[T]) Delete() bool { return s.f.remove("") }
+
+// Reset runs OnTerminate and puts back the raw defaults, uninitialised:
+// OnCreate runs again on next use, not now.
+func (s *Store[T]) Reset() { s.f.reset("") }
+
+// Init creates the store now, running OnCreate, instead of on first use.
+func (s *Store[T]) Init() { s.f.init("") }
+
+// IsInitialized reports whether OnCreate has run since creation or reset.
+func (s *Store[T]) IsInitialized() bool { return s.f.isInitialized("") }
+
+// SubscriberCount returns the number of connections subscribed.
+func (s *Store[T]) SubscriberCount() int { return s.f.subscriberCount("") }
+
+// Family is a dynamic store: a pattern such as "Room:*" whose instances are
+// created on demand, one per key; clients subscribe to "Room:general". Its
+// methods are Store's, taking the key first.
+type Family[T any] struct{ f *family[T] }
+
+// NewFamily registers a family; pattern must end in '*' after a non-empty
+// prefix, such as "Room:*". It panics if the pattern is taken.
+func NewFamily[T any](srv *Server, pattern string, defaults T) *Family[T] {
+	prefix := pattern
+	if n := len(pattern); n > 0 && pattern[n-1] == '*' {
+		prefix = pattern[:n-1]
+	}
+	return &Family[T]{f: newFamily(srv, pattern, prefix, defaults)}
+}
+
+// OnCreate is Store.OnCreate for every instance; it receives the key.
+func (s *Family[T]) OnCreate(fn func(key string, state *T)) *Family[T] {
+	s.f.setHook(func(h *hookSet[T]) { h.onCreate = fn })
+	return s
+}
+
+// OnTerminate is Store.OnTerminate for every instance.
+func (s *Family[T]) OnTerminate(fn func(key string)) *Family[T] {
+	s.f.setHook(func(h *hookSet[T]) { h.onTerminate = fn })
+	return s
+}
+
+// OnIdle is Store.OnIdle for every instance.
+func (s *Family[T]) OnIdle(fn func(key string)) *Family[T] {
+	s.f.setHook(func(h *hookSet[T]) { h.onIdle = fn })
+	return s
+}
+
+// Pattern returns the family's pattern, such as "Room:*".
+func (s *Family[T]) Pattern() string { return s.f.name }
+
+// Update is Store.Update for the instance key.
+func (s *Family[T]) Update(key string, fn func(state *T)) error { return s.f.update(key, fn) }
+
+// UpdateOps is Store.UpdateOps for the instance key.
+func (s *Family[T]) UpdateOps(key string, fn func(state *T) []Op) error {
+	return s.f.updateOps(key, fn)
+}
+
+// Set is Store.Set for the instance key.
+func (s *Family[T]) Set(key string, state T) error { return s.f.set(key, state) }
+
+// Get is Store.Get for the instance key.
+func (s *Family[T]) Get(key string) T { return s.f.get(key) }
+
+// Has is Store.Has for the instance key.
+func (s *Family[T]) Has(key string) bool { return s.f.has(key) }
+
+// Delete is Store.Delete for the instance key.
+func (s *Family[T]) Delete(key string) bool { return s.f.remove(key) }
+
+// Reset is Store.Reset for the instance key.
+func (s *Family[T]) Reset(key string) { s.f.reset(key) }
+
+// Init is Store.Init for the instance key.
+func (s *Family[T]) Init(key string) { s.f.init(key) }
+
+// IsInitialized is Store.IsInitialized for the instance key.
+func (s *Family[T]) IsInitialized(key string) bool { return s.f.isInitialized(key) }
+
+// SubscriberCount is Store.SubscriberCount for the instance key.
+func (s *Family[T]) SubscriberCount(key string) int { return s.f.subscriberCount(key) }
+
+// Keys returns the keys of the family's existing instances.
+func (s *Family[T]) Keys() []string {
+	names := s.f.names()
+	for i, n := range names {
+		names[i] = n[len(s.f.prefix):]
+	}
+	return names
+}
+
+// Instance is an untyped handle on one store instance, found by its full name
+// with Server.Lookup.
+type Instance struct {
+	def  storeDef
+	key  string
+	name string
+}
+
+// Name returns the full name of the instance.
+func (h *Instance) Name() string { return h.name }
+
+// Get returns a deep copy of the state as the store's own type T.
+func (h *Instance) Get() any { return h.def.getAny(h.key) }
+
+// Has reports whether the instance exists.
+func (h *Instance) Has() bool { return h.def.has(h.key) }
+
+// Delete deletes the instance and reports whether it existed.
+func (h *Instance) Delete() bool { return h.def.remove(h.key) }
+
+// Reset resets the instance.
+func (h *Instance) Reset() { h.def.reset(h.key) }
+
+// Init initialises the instance.
+func (h *Instance) Init() { h.def.init(h.key) }
+
+// IsInitialized reports whether the instance is initialised.
+func (h *Instance) IsInitialized() bool { return h.def.isInitialized(h.key) }
+
+// SubscriberCount returns the number of subscribed connections.
+func (h *Instance) SubscriberCount() int { return h.def.subscriberCount(h.key) }
+
+// Op is one JSON Patch operation for UpdateOps; build it with Add, Remove
+// or Replace.
+type Op = wire.Op
+
+// Add returns an add operation at the JSON Pointer path.
+func Add(path string, value any) Op { return Op{Op: wire.OpAdd, Path: path, Value: value} }
+
+// Remove returns a remove operation at the JSON Pointer path.
+func Remove(path string) Op { return Op{Op: wire.OpRemove, Path: path} }
+
+// Replace returns a replace operation at the JSON Pointer path.
+func Replace(path string, value any) Op { return Op{Op: wire.OpReplace, Path: path, Value: value} }

@@ -1,0 +1,893 @@
+package wire
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// OpCode is the operation of a patch step, as numbered in PROTOCOL.md.
+type OpCode uint8
+
+// Patch operations (RFC 6902).
+const (
+	OpAdd     OpCode = 0
+	OpRemove  OpCode = 1
+	OpReplace OpCode = 2
+)
+
+// String returns the RFC 6902 name of the operation.
+func (c OpCode) String() string {
+	switch c {
+	case OpAdd:
+		return "add"
+	case OpRemove:
+		return "remove"
+	case OpReplace:
+		return "replace"
+	}
+	return "op(" + strconv.Itoa(int(c)) + ")"
+}
+
+// Op is one JSON Patch (RFC 6902) operation. Path is an RFC 6901 pointer.
+// Value is any Go value, encoded with EncodeValue; OpRemove has none.
+type Op struct {
+	Op    OpCode
+	Path  string
+	Value any
+}
+
+// Diff returns the operations that turn old into new. Paths use json
+// names, so applying the ops to the decoded encoding of old yields the
+// decoded encoding of new. Values refer to parts of new, not copies.
+//
+// Diff walks the two values with reflection along the same fields the
+// encoder writes; equal subtrees cost a comparison and no allocation.
+// Values of different dynamic types (or a nil one) replace the root.
+func Diff(old, new any) ([]Op, error) {
+	var d differ
+	d.path = d.pathBuf[:0]
+	if err := d.any(old, new); err != nil {
+		return nil, err
+	}
+	return d.ops, nil
+}
+
+// differ accumulates ops while walking two values.
+type differ struct {
+	ops     []Op
+	path    []token // rendered only when an op is emitted
+	pathBuf [16]token
+	depth   int
+	// Scratch space for comparing the encodings of marshaled values,
+	// made on first use.
+	bufA, bufB bytes.Buffer
+	encA, encB *msgpack.Encoder
+}
+
+// token is one step of the current path: a struct field (name already
+// escaped), a map key, or an array index.
+type token struct {
+	s    string
+	i    int
+	kind uint8
+}
+
+const (
+	tokField uint8 = iota
+	tokKey
+	tokIndex
+)
+
+func (d *differ) push(t token) int {
+	d.path = append(d.path, t)
+	return len(d.path) - 1
+}
+
+func (d *differ) pop(mark int) { d.path = d.path[:mark] }
+
+func (d *differ) emit(code OpCode, v any) {
+	var b []byte
+	for _, t := range d.path {
+		switch t.kind {
+		case tokField:
+			b = append(b, t.s...)
+		case tokKey:
+			b = AppendPointerToken(b, validUTF8(t.s))
+		default:
+			b = append(b, '/')
+			b = strconv.AppendInt(b, int64(t.i), 10)
+		}
+	}
+	d.ops = append(d.ops, Op{Op: code, Path: string(b), Value: v})
+}
+
+func (d *differ) enter() error {
+	d.depth++
+	if d.depth > maxDepth {
+		return fmt.Errorf("%w: nested more than %d levels (a cycle?)", ErrUnsupportedValue, maxDepth)
+	}
+	return nil
+}
+
+// any diffs two values held in interfaces: generic trees directly, typed
+// values through their compiled differ.
+func (d *differ) any(a, b any) error {
+	switch x := a.(type) {
+	case nil:
+		if b == nil {
+			return nil
+		}
+	case map[string]any:
+		if y, ok := b.(map[string]any); ok {
+			return d.genericMap(x, y)
+		}
+	case []any:
+		if y, ok := b.([]any); ok {
+			return d.genericSlice(x, y)
+		}
+	case string, bool, int64, uint64, int:
+		if a == b { // comparable dynamic types: no allocation, no panic
+			return nil
+		}
+	case float64:
+		if y, ok := b.(float64); ok && math.Float64bits(x) == math.Float64bits(y) {
+			return nil
+		}
+	default:
+		t := reflect.TypeOf(a)
+		if t != reflect.TypeOf(b) {
+			break
+		}
+		if err := d.enter(); err != nil {
+			return err
+		}
+		// An interface's value is not addressable, so it is diffed as such,
+		// in copies that give the compiled differ addresses to work on.
+		pa, pb := reflect.New(t), reflect.New(t)
+		pa.Elem().Set(reflect.ValueOf(a))
+		pb.Elem().Set(reflect.ValueOf(b))
+		err := differFor(t, false).diff(d, pa.UnsafePointer(), pb.UnsafePointer())
+		d.depth--
+		return err
+	}
+	d.emit(OpReplace, b)
+	return nil
+}
+
+// equalAny reports whether two interface-held values certainly encode the
+// same. It may say false for equal values, never true for different ones.
+func (d *differ) equalAny(a, b any) bool {
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || (x == nil) != (y == nil) || len(x) != len(y) || d.enter() != nil {
+			return false
+		}
+		defer func() { d.depth-- }()
+		if sameMap(x, y) {
+			return true
+		}
+		for k, xv := range x {
+			yv, ok := y[k]
+			if !ok || !d.equalAny(xv, yv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y, ok := b.([]any)
+		if !ok || (x == nil) != (y == nil) || len(x) != len(y) || d.enter() != nil {
+			return false
+		}
+		defer func() { d.depth-- }()
+		for i := range x {
+			if !d.equalAny(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case string, bool, int64, uint64, int:
+		return a == b
+	case float64:
+		y, ok := b.(float64)
+		return ok && math.Float64bits(x) == math.Float64bits(y)
+	}
+	t := reflect.TypeOf(a)
+	if t != reflect.TypeOf(b) || d.enter() != nil {
+		return false
+	}
+	defer func() { d.depth-- }()
+	pa, pb := reflect.New(t), reflect.New(t)
+	pa.Elem().Set(reflect.ValueOf(a))
+	pb.Elem().Set(reflect.ValueOf(b))
+	return differFor(t, false).eq(d, pa.UnsafePointer(), pb.UnsafePointer())
+}
+
+func sameMap(a, b map[string]any) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+}
+
+// keyRun is the run of ops one map key produced, so a map's ops can be put
+// in key order: map iteration order would make frames differ run to run.
+type keyRun struct {
+	key        string
+	start, end int
+}
+
+func (d *differ) sortRuns(runs []keyRun) {
+	byKey := func(a, b keyRun) int { return strings.Compare(a.key, b.key) }
+	if len(runs) < 2 || slices.IsSortedFunc(runs, byKey) {
+		return
+	}
+	from := runs[0].start
+	sorted := slices.SortedFunc(slices.Values(runs), byKey)
+	ops := make([]Op, 0, len(d.ops)-from)
+	for _, r := range sorted {
+		ops = append(ops, d.ops[r.start:r.end]...)
+	}
+	copy(d.ops[from:], ops)
+}
+
+func (d *differ) genericMap(a, b map[string]any) error {
+	if (a == nil) != (b == nil) {
+		d.emit(OpReplace, b)
+		return nil
+	}
+	if sameMap(a, b) {
+		return nil
+	}
+	if err := d.enter(); err != nil {
+		return err
+	}
+	var runs []keyRun
+	common := 0
+	for k, av := range a {
+		start := len(d.ops)
+		mark := d.push(token{s: k, kind: tokKey})
+		if bv, ok := b[k]; ok {
+			common++
+			if err := d.any(av, bv); err != nil {
+				return err
+			}
+		} else {
+			d.emit(OpRemove, nil)
+		}
+		d.pop(mark)
+		if len(d.ops) > start {
+			runs = append(runs, keyRun{k, start, len(d.ops)})
+		}
+	}
+	if common < len(b) {
+		for k, bv := range b {
+			if _, ok := a[k]; !ok {
+				mark := d.push(token{s: k, kind: tokKey})
+				d.emit(OpAdd, bv)
+				d.pop(mark)
+				runs = append(runs, keyRun{k, len(d.ops) - 1, len(d.ops)})
+			}
+		}
+	}
+	d.sortRuns(runs)
+	d.depth--
+	return nil
+}
+
+func (d *differ) genericSlice(a, b []any) error {
+	if (a == nil) != (b == nil) {
+		d.emit(OpReplace, b)
+		return nil
+	}
+	if len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0]) {
+		return nil
+	}
+	if err := d.enter(); err != nil {
+		return err
+	}
+	err := d.sequence(len(a), len(b),
+		func(i, j int) bool { return d.equalAny(a[i], b[j]) },
+		func(i int) error { return d.any(a[i], b[i]) },
+		func(i int) any { return b[i] })
+	d.depth--
+	return err
+}
+
+// sequence diffs two arrays of lengths la and lb: it trims the common
+// prefix and suffix, diffs the middle element by element over the shorter
+// length, then removes surplus old elements from the highest index down or
+// adds surplus new ones in increasing index order.
+func (d *differ) sequence(la, lb int, eq func(i, j int) bool, diff func(i int) error, value func(j int) any) error {
+	n := min(la, lb)
+	pre := 0
+	for pre < n && eq(pre, pre) {
+		pre++
+	}
+	suf := 0
+	for suf < n-pre && eq(la-1-suf, lb-1-suf) {
+		suf++
+	}
+	ma, mb := la-pre-suf, lb-pre-suf
+	m := min(ma, mb)
+	mark := d.push(token{kind: tokIndex})
+	defer d.pop(mark)
+	for i := pre; i < pre+m; i++ {
+		d.path[mark].i = i
+		if err := diff(i); err != nil {
+			return err
+		}
+	}
+	for i := pre + ma - 1; i >= pre+m; i-- {
+		d.path[mark].i = i
+		d.emit(OpRemove, nil)
+	}
+	for i := pre + m; i < pre+mb; i++ {
+		d.path[mark].i = i
+		d.emit(OpAdd, value(i))
+	}
+	return nil
+}
+
+// encodedEqual compares the encodings of the values of n's type at a and b.
+func (d *differ) encodedEqual(n *diffNode, a, b unsafe.Pointer) (bool, error) {
+	if d.encA == nil {
+		d.encA, d.encB = msgpack.NewEncoder(&d.bufA), msgpack.NewEncoder(&d.bufB)
+	}
+	d.bufA.Reset()
+	d.bufB.Reset()
+	if err := n.encode(d.encA, a); err != nil {
+		return false, err
+	}
+	if err := n.encode(d.encB, b); err != nil {
+		return false, err
+	}
+	return bytes.Equal(d.bufA.Bytes(), d.bufB.Bytes()), nil
+}
+
+// decodedB returns the last value encodedEqual encoded from b as a generic
+// tree; it serves as op value where the Go value would encode differently
+// on its own (",string" fields).
+func (d *differ) decodedB() (any, error) {
+	dec := msgpack.NewDecoder(bytes.NewReader(d.bufB.Bytes()))
+	dec.UseLooseInterfaceDecoding(true)
+	return dec.DecodeInterfaceLoose()
+}
+
+// diffNode is the compiled differ of one type in one kind of position.
+type diffNode struct {
+	t reflect.Type
+	// addr: compiled for an addressable position. Only types that
+	// addrSensitive reports get such a variant.
+	addr bool
+	// flat types hold no pointers but string data, so equal bits mean
+	// equal values; after a Clone most unchanged elements are bit-equal.
+	flat bool
+	size uintptr
+	// diff emits the ops turning the value at a into the value at b.
+	diff func(d *differ, a, b unsafe.Pointer) error
+	// eq reports whether the values certainly encode the same; false
+	// negatives only cost speed.
+	eq func(d *differ, a, b unsafe.Pointer) bool
+	// sensitive: values of t encode differently in addressable positions.
+	sensitive bool
+	// quoted is the encoder of a ",string" field; such a node compares
+	// encodings, and its op values are the decoded encodings.
+	quoted encFunc
+}
+
+// value returns the value at p for an op. In an addressable position a
+// sensitive type is handed over as a pointer, which encodes it the same way.
+func (n *diffNode) value(p unsafe.Pointer) any {
+	v := reflect.NewAt(n.t, p)
+	if n.addr {
+		return v.Interface()
+	}
+	return v.Elem().Interface()
+}
+
+// encode writes the value at p as it encodes in n's position.
+func (n *diffNode) encode(enc *msgpack.Encoder, p unsafe.Pointer) error {
+	v := reflect.NewAt(n.t, p).Elem()
+	if !n.addr && n.sensitive {
+		v = reflect.ValueOf(v.Interface()) // not addressable
+	}
+	if n.quoted != nil {
+		s := encState{enc: enc}
+		return n.quoted(&s, v)
+	}
+	return EncodeReflect(enc, v)
+}
+
+// opValue returns the value at p for an add or replace op.
+func (n *diffNode) opValue(d *differ, p unsafe.Pointer) (any, error) {
+	if n.quoted == nil {
+		return n.value(p), nil
+	}
+	if _, err := d.encodedEqual(n, p, p); err != nil {
+		return nil, err
+	}
+	return d.decodedB()
+}
+
+func (n *diffNode) bitsEqual(a, b unsafe.Pointer) bool {
+	return n.size == 0 || a == b ||
+		string(unsafe.Slice((*byte)(a), n.size)) == string(unsafe.Slice((*byte)(b), n.size))
+}
+
+// differFor returns the cached differ of t for an addressable (addr) or
+// non-addressable position.
+func differFor(t reflect.Type, addr bool) *diffNode {
+	if addr && !addrSensitive(t) {
+		addr = false
+	}
+	k := cacheKey{t: t, facet: facetDiffer, addr: addr}
+	if n, ok := cache.Load(k); ok {
+		return n.(*diffNode)
+	}
+	// As with encoders, build privately and publish complete nodes only.
+	building := map[cacheKey]*diffNode{}
+	n := buildDiffer(t, addr, building)
+	for bk, bn := range building {
+		cache.LoadOrStore(bk, bn)
+	}
+	return n
+}
+
+func buildDiffer(t reflect.Type, addr bool, building map[cacheKey]*diffNode) *diffNode {
+	if addr && !addrSensitive(t) {
+		addr = false
+	}
+	k := cacheKey{t: t, facet: facetDiffer, addr: addr}
+	if n, ok := cache.Load(k); ok {
+		return n.(*diffNode)
+	}
+	if n, ok := building[k]; ok {
+		return n
+	}
+	n := &diffNode{t: t, addr: addr, flat: isFlat(t), size: t.Size(), sensitive: addrSensitive(t)}
+	building[k] = n
+	if marshalerOf(t, addr) != marshalNone {
+		n.leafMarshaler()
+		return n
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		scalar[bool](n)
+	case reflect.Int:
+		scalar[int](n)
+	case reflect.Int8:
+		scalar[int8](n)
+	case reflect.Int16:
+		scalar[int16](n)
+	case reflect.Int32:
+		scalar[int32](n)
+	case reflect.Int64:
+		scalar[int64](n)
+	case reflect.Uint:
+		scalar[uint](n)
+	case reflect.Uint8:
+		scalar[uint8](n)
+	case reflect.Uint16:
+		scalar[uint16](n)
+	case reflect.Uint32, reflect.Float32: // floats by their bits: -0 is not 0 in JSON
+		scalar[uint32](n)
+	case reflect.Uint64, reflect.Float64:
+		scalar[uint64](n)
+	case reflect.Uintptr:
+		scalar[uintptr](n)
+	case reflect.String:
+		scalar[string](n)
+	case reflect.Struct:
+		n.structFields(building)
+	case reflect.Array:
+		n.array(buildDiffer(t.Elem(), addr, building))
+	case reflect.Slice:
+		if isByteSlice(t) {
+			n.bytes()
+		} else {
+			n.slice(buildDiffer(t.Elem(), true, building))
+		}
+	case reflect.Map:
+		n.mapType(buildDiffer(t.Elem(), false, building))
+	case reflect.Pointer:
+		n.pointer(buildDiffer(t.Elem(), true, building))
+	case reflect.Interface:
+		n.iface()
+	default:
+		n.diff = func(*differ, unsafe.Pointer, unsafe.Pointer) error {
+			return fmt.Errorf("%w: unsupported type %s", ErrUnsupportedValue, t)
+		}
+		n.eq = func(*differ, unsafe.Pointer, unsafe.Pointer) bool { return false }
+	}
+	return n
+}
+
+// isFlat reports whether t holds no pointers other than string data.
+func isFlat(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128, reflect.String:
+		return true
+	case reflect.Array:
+		return isFlat(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if !isFlat(t.Field(i).Type) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func scalar[T comparable](n *diffNode) {
+	n.eq = func(_ *differ, a, b unsafe.Pointer) bool { return *(*T)(a) == *(*T)(b) }
+	n.diff = func(d *differ, a, b unsafe.Pointer) error {
+		if *(*T)(a) != *(*T)(b) {
+			d.emit(OpReplace, n.value(b))
+		}
+		return nil
+	}
+}
+
+// quotedDiffer is the differ of a ",string" field of type t. It is not
+// cached: it belongs to its field.
+func quotedDiffer(t reflect.Type, addr bool) *diffNode {
+	n := &diffNode{t: t, addr: addr, size: t.Size(), sensitive: addrSensitive(t), quoted: newQuotedEncoder(t)}
+	n.leafMarshaler()
+	return n
+}
+
+// leafMarshaler handles types encoded by MarshalJSON or MarshalText: equal
+// bits or equal encodings mean no change, anything else replaces the value.
+func (n *diffNode) leafMarshaler() {
+	n.eq = func(d *differ, a, b unsafe.Pointer) bool {
+		if n.bitsEqual(a, b) {
+			return true
+		}
+		eq, err := d.encodedEqual(n, a, b)
+		return err == nil && eq
+	}
+	n.diff = func(d *differ, a, b unsafe.Pointer) error {
+		if n.bitsEqual(a, b) {
+			return nil
+		}
+		eq, err := d.encodedEqual(n, a, b)
+		if err != nil || eq {
+			return err
+		}
+		v := n.value(b)
+		if n.quoted != nil {
+			if v, err = d.decodedB(); err != nil {
+				return err
+			}
+		}
+		d.emit(OpReplace, v)
+		return nil
+	}
+}
+
+// diffField is a struct field as the differ walks it.
+type diffField struct {
+	*field
+	tok  token
+	node *diffNode
+}
+
+// omittedAt reports whether the field at p is left out of the encoding.
+func (f *diffField) omittedAt(p unsafe.Pointer) bool {
+	if p == nil {
+		return true
+	}
+	if !f.omitEmpty && !f.omitZero {
+		return false
+	}
+	return f.omitted(reflect.NewAt(f.typ, p).Elem())
+}
+
+func (n *diffNode) structFields(building map[cacheKey]*diffNode) {
+	fields := cachedFields(n.t)
+	fs := make([]diffField, len(fields))
+	for i := range fields {
+		f := &fields[i]
+		fs[i] = diffField{field: f, tok: token{s: string(AppendPointerToken(nil, f.name)), kind: tokField}}
+		if f.quoted {
+			fs[i].node = quotedDiffer(f.typ, n.addr || f.ptrAddr)
+		} else {
+			fs[i].node = buildDiffer(f.typ, n.addr || f.ptrAddr, building)
+		}
+	}
+	n.eq = func(d *differ, a, b unsafe.Pointer) bool {
+		if n.flat && n.bitsEqual(a, b) {
+			return true
+		}
+		for i := range fs {
+			f := &fs[i]
+			pa, pb := f.locate(a), f.locate(b)
+			inA, inB := !f.omittedAt(pa), !f.omittedAt(pb)
+			if inA != inB || inA && !f.node.eq(d, pa, pb) {
+				return false
+			}
+		}
+		return true
+	}
+	n.diff = func(d *differ, a, b unsafe.Pointer) error {
+		if n.flat && n.bitsEqual(a, b) {
+			return nil
+		}
+		for i := range fs {
+			f := &fs[i]
+			pa, pb := f.locate(a), f.locate(b)
+			inA, inB := !f.omittedAt(pa), !f.omittedAt(pb)
+			if !inA && !inB {
+				continue
+			}
+			mark := d.push(f.tok)
+			var err error
+			switch {
+			case !inA:
+				var v any
+				if v, err = f.node.opValue(d, pb); err == nil {
+					d.emit(OpAdd, v)
+				}
+			case !inB:
+				d.emit(OpRemove, nil)
+			default:
+				err = f.node.diff(d, pa, pb)
+			}
+			d.pop(mark)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+func (n *diffNode) array(elem *diffNode) {
+	l, size := n.t.Len(), elem.size
+	n.eq = func(d *differ, a, b unsafe.Pointer) bool {
+		if n.flat && n.bitsEqual(a, b) {
+			return true
+		}
+		for i := range l {
+			if !elem.eq(d, unsafe.Add(a, uintptr(i)*size), unsafe.Add(b, uintptr(i)*size)) {
+				return false
+			}
+		}
+		return true
+	}
+	n.diff = func(d *differ, a, b unsafe.Pointer) error {
+		if n.flat && n.bitsEqual(a, b) {
+			return nil
+		}
+		mark := d.push(token{kind: tokIndex})
+		defer d.pop(mark)
+		for i := range l {
+			d.path[mark].i = i
+			if err := elem.diff(d, unsafe.Add(a, uintptr(i)*size), unsafe.Add(b, uintptr(i)*size)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// bytes handles []byte, a base64 string in JSON: a leaf.
+func (n *diffNode) bytes() {
+	n.eq = func(_ *differ, a, b unsafe.Pointer) bool {
+		x, y := *(*[]byte)(a), *(*[]byte)(b)
+		return (x == nil) == (y == nil) && bytes.Equal(x, y)
+	}
+	n.diff = func(d *differ, a, b unsafe.Pointer) error {
+		if !n.eq(d, a, b) {
+			d.emit(OpReplace, n.value(b))
+		}
+		return nil
+	}
+}
+
+// sliceHeader is the layout of every slice value.
+type sliceHeader struct {
+	data     unsafe.Pointer
+	len, cap int
+}
+
+func (n *diffNode) slice(elem *diffNode) {
+	size := elem.size
+	at := func(s *sliceHeader, i int) unsafe.Pointer { return unsafe.Add(s.data, uintptr(i)*size) }
+	n.eq = func(d *differ, a, b unsafe.Pointer) bool {
+		x, y := (*sliceHeader)(a), (*sliceHeader)(b)
+		if (x.data == nil) != (y.data == nil) || x.len != y.len {
+			return false
+		}
+		if x.data == y.data || x.len == 0 {
+			return true
+		}
+		if d.enter() != nil {
+			return false
+		}
+		defer func() { d.depth-- }()
+		for i := range x.len {
+			if !elem.eq(d, at(x, i), at(y, i)) {
+				return false
+			}
+		}
+		return true
+	}
+	n.diff = func(d *differ, a, b unsafe.Pointer) error {
+		x, y := (*sliceHeader)(a), (*sliceHeader)(b)
+		if (x.data == nil) != (y.data == nil) {
+			d.emit(OpReplace, n.value(b))
+			return nil
+		}
+		if x.len == y.len && (x.data == y.data || x.len == 0) {
+			return nil
+		}
+		if err := d.enter(); err != nil {
+			return err
+		}
+		err := d.sequence(x.len, y.len,
+			func(i, j int) bool { return elem.eq(d, at(x, i), at(y, j)) },
+			func(i int) error { return elem.diff(d, at(x, i), at(y, i)) },
+			func(j int) any { return elem.value(at(y, j)) })
+		d.depth--
+		return err
+	}
+}
+
+func (n *diffNode) pointer(elem *diffNode) {
+	n.eq = func(d *differ, a, b unsafe.Pointer) bool {
+		x, y := *(*unsafe.Pointer)(a), *(*unsafe.Pointer)(b)
+		if x == y {
+			return true
+		}
+		if x == nil || y == nil || d.enter() != nil {
+			return false
+		}
+		eq := elem.eq(d, x, y)
+		d.depth--
+		return eq
+	}
+	n.diff = func(d *differ, a, b unsafe.Pointer) error {
+		x, y := *(*unsafe.Pointer)(a), *(*unsafe.Pointer)(b)
+		if x == y {
+			return nil
+		}
+		if x == nil || y == nil {
+			d.emit(OpReplace, n.value(b))
+			return nil
+		}
+		if err := d.enter(); err != nil {
+			return err
+		}
+		err := elem.diff(d, x, y)
+		d.depth--
+		return err
+	}
+}
+
+func (n *diffNode) iface() {
+	held := func(p unsafe.Pointer) any { return reflect.NewAt(n.t, p).Elem().Interface() }
+	if n.t.NumMethod() == 0 {
+		held = func(p unsafe.Pointer) any { return *(*any)(p) }
+	}
+	n.eq = func(d *differ, a, b unsafe.Pointer) bool { return d.equalAny(held(a), held(b)) }
+	n.diff = func(d *differ, a, b unsafe.Pointer) error { return d.any(held(a), held(b)) }
+}
+
+func (n *diffNode) mapType(elem *diffNode) {
+	t := n.t
+	keyOf := mapKeyFunc(t)
+	if keyOf == nil {
+		n.diff = func(*differ, unsafe.Pointer, unsafe.Pointer) error {
+			return fmt.Errorf("%w: unsupported type %s (map key)", ErrUnsupportedValue, t)
+		}
+		n.eq = func(*differ, unsafe.Pointer, unsafe.Pointer) bool { return false }
+		return
+	}
+	if t == reflect.TypeFor[map[string]any]() {
+		n.eq = func(d *differ, a, b unsafe.Pointer) bool {
+			return d.equalAny(*(*map[string]any)(a), *(*map[string]any)(b))
+		}
+		n.diff = func(d *differ, a, b unsafe.Pointer) error {
+			return d.genericMap(*(*map[string]any)(a), *(*map[string]any)(b))
+		}
+		return
+	}
+	n.eq = func(d *differ, a, b unsafe.Pointer) bool {
+		x, y := reflect.NewAt(t, a).Elem(), reflect.NewAt(t, b).Elem()
+		if x.IsNil() != y.IsNil() || x.Len() != y.Len() {
+			return false
+		}
+		if x.UnsafePointer() == y.UnsafePointer() {
+			return true
+		}
+		if d.enter() != nil {
+			return false
+		}
+		defer func() { d.depth-- }()
+		hx, hy := reflect.New(t.Elem()).Elem(), reflect.New(t.Elem()).Elem()
+		for it := x.MapRange(); it.Next(); {
+			v := y.MapIndex(it.Key())
+			if !v.IsValid() {
+				return false
+			}
+			hx.SetIterValue(it)
+			hy.Set(v)
+			if !elem.eq(d, hx.Addr().UnsafePointer(), hy.Addr().UnsafePointer()) {
+				return false
+			}
+		}
+		return true
+	}
+	n.diff = func(d *differ, a, b unsafe.Pointer) error {
+		x, y := reflect.NewAt(t, a).Elem(), reflect.NewAt(t, b).Elem()
+		if x.IsNil() != y.IsNil() {
+			d.emit(OpReplace, n.value(b))
+			return nil
+		}
+		if x.UnsafePointer() == y.UnsafePointer() {
+			return nil
+		}
+		if err := d.enter(); err != nil {
+			return err
+		}
+		// Map values are not addressable; copies give the element differ
+		// addresses to work on.
+		hx, hy := reflect.New(t.Elem()).Elem(), reflect.New(t.Elem()).Elem()
+		var runs []keyRun
+		common := 0
+		for it := x.MapRange(); it.Next(); {
+			k, err := keyOf(it.Key())
+			if err != nil {
+				return err
+			}
+			start := len(d.ops)
+			mark := d.push(token{s: k, kind: tokKey})
+			if v := y.MapIndex(it.Key()); v.IsValid() {
+				common++
+				hx.SetIterValue(it)
+				hy.Set(v)
+				err = elem.diff(d, hx.Addr().UnsafePointer(), hy.Addr().UnsafePointer())
+			} else {
+				d.emit(OpRemove, nil)
+			}
+			d.pop(mark)
+			if err != nil {
+				return err
+			}
+			if len(d.ops) > start {
+				runs = append(runs, keyRun{k, start, len(d.ops)})
+			}
+		}
+		if common < y.Len() {
+			for it := y.MapRange(); it.Next(); {
+				if x.MapIndex(it.Key()).IsValid() {
+					continue
+				}
+				k, err := keyOf(it.Key())
+				if err != nil {
+					return err
+				}
+				mark := d.push(token{s: k, kind: tokKey})
+				d.emit(OpAdd, it.Value().Interface())
+				d.pop(mark)
+				runs = append(runs, keyRun{k, len(d.ops) - 1, len(d.ops)})
+			}
+		}
+		d.sortRuns(runs)
+		d.depth--
+		return nil
+	}
+}

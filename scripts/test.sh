@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every check and test of the repository on a fresh machine:
+# formatting, vet, the Go tests of every module under -race (in the
+# workspace and each module alone), then the JS client's tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+mods=$(go list -m -f '{{.Dir}}')
+
+step "gofmt"
+bad=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
+if [ -n "$bad" ]; then
+	echo "gofmt would change:"; echo "$bad"; exit 1
+fi
+
+for dir in $mods; do
+	rel=${dir#"$PWD"/}
+	step "go vet + go test -race: $rel"
+	(cd "$dir" && go vet ./... && go test -race -count=1 -timeout 10m ./...)
+done
+
+for dir in $mods; do
+	rel=${dir#"$PWD"/}
+	step "GOWORK=off go build + vet: $rel"
+	(cd "$dir" && GOWORK=off go build ./... && GOWORK=off go vet ./...)
+done
+
+if [ -f client-js/package.json ]; then
+	step "client-js"
+	(cd client-js && npm ci --no-audit --no-fund && npm test)
+fi
+
+step "all tests passed"
