@@ -84,6 +84,7 @@ func (f *family[T]) acquire(key string) *instance[T] {
 	in, ok := f.instances[key]
 	if !ok {
 		in = &instance[T]{fam: f, key: key, name: f.fullName(key), state: wire.Clone(f.defaults)}
+		in.history = history{maxCount: f.srv.opts.historyCount, maxBytes: f.srv.opts.historyBytes}
 		f.instances[key] = in
 	}
 	return in
@@ -227,11 +228,11 @@ func (f *family[T]) names() []string {
 	return names
 }
 
-func (f *family[T]) subscribe(s *session, key string, _ wire.Frame) error {
+func (f *family[T]) subscribe(s *session, key string, fr wire.Frame) error {
 	for {
 		in := f.acquire(key)
 		in.ensureInit()
-		done, err := in.join(s)
+		done, err := in.join(s, fr)
 		if done {
 			return err
 		}

@@ -34,6 +34,8 @@ type instance[T any] struct {
 	subs        map[*session]struct{}
 	// snap caches the snap frame of the current epoch and version.
 	snap []byte
+	// history holds the latest patches of this epoch for resuming clients.
+	history history
 }
 
 // ensureInit runs OnCreate the first time the instance is used.
@@ -71,6 +73,7 @@ func (in *instance[T]) newEpochLocked() {
 	in.epoch = in.fam.srv.nextEpoch()
 	in.version = 0
 	in.snap = nil
+	in.history.clear()
 	if len(in.subs) > 0 {
 		if frame, err := in.snapLocked(); err == nil {
 			in.broadcastLocked(frame)
@@ -108,6 +111,7 @@ func (in *instance[T]) commitLocked(next T, ops []wire.Op) error {
 	in.state = next
 	in.version++
 	in.snap = nil
+	in.history.add(in.version, frame)
 	in.broadcastLocked(frame)
 	return nil
 }
@@ -121,22 +125,32 @@ func (in *instance[T]) replaceLocked(next T) error {
 	in.state = next
 	in.version++
 	in.snap = frame
+	in.history.clear()
 	in.broadcastLocked(frame)
 	return nil
 }
 
-// join adds s as a subscriber and queues the snapshot. It reports false
-// when the instance went away first (deleted or reset), so the caller
-// retries with a fresh one.
-func (in *instance[T]) join(s *session) (bool, error) {
+// join adds s as a subscriber and queues what it needs to catch up: the
+// patches after the version a resuming client holds, when the history
+// still has them, or else the snapshot. It reports false when the instance
+// went away first (deleted or reset), so the caller retries with a fresh one.
+func (in *instance[T]) join(s *session, f wire.Frame) (bool, error) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.deleted || !in.initialized {
 		return false, nil
 	}
-	frame, err := in.snapLocked()
-	if err != nil {
-		return true, err
+	var missed [][]byte
+	resumed := false
+	if f.Resume && f.Epoch == in.epoch {
+		missed, resumed = in.history.since(f.Version, in.version)
+	}
+	var frame []byte
+	if !resumed {
+		var err error
+		if frame, err = in.snapLocked(); err != nil {
+			return true, err
+		}
 	}
 	if err := s.hold(in.name, in); err != nil {
 		return true, err
@@ -145,7 +159,12 @@ func (in *instance[T]) join(s *session) (bool, error) {
 		in.subs = map[*session]struct{}{}
 	}
 	in.subs[s] = struct{}{}
-	s.out.push(frame)
+	if !resumed {
+		s.out.push(frame)
+	}
+	for _, m := range missed {
+		s.out.push(m)
+	}
 	return true, nil
 }
 

@@ -26,6 +26,8 @@ type options struct {
 	maxSubs       int
 	maxNameLen    int
 	writeTimeout  time.Duration
+	historyCount  int
+	historyBytes  int
 }
 
 func defaultOptions() options {
@@ -38,6 +40,8 @@ func defaultOptions() options {
 		maxSubs:       128,
 		maxNameLen:    256,
 		writeTimeout:  10 * time.Second,
+		historyCount:  256,
+		historyBytes:  256 << 10,
 	}
 }
 
@@ -117,5 +121,15 @@ func WithWriteTimeout(d time.Duration) Option {
 		if d > 0 {
 			o.writeTimeout = d
 		}
+	})
+}
+
+// WithHistory sets how many recent patches, and how many bytes of them,
+// each store instance keeps so a reconnecting client can resume with the
+// patches it missed instead of a snapshot. The default is 256 patches and
+// 256 KiB; a count of 0 turns resuming off (clients always get snapshots).
+func WithHistory(count, bytes int) Option {
+	return optionFunc(func(o *options) {
+		o.historyCount, o.historyBytes = max(count, 0), max(bytes, 0)
 	})
 }
