@@ -20,6 +20,7 @@ type storeDef interface {
 	init(key string)
 	isInitialized(key string) bool
 	subscriberCount(key string) int
+	allowed(c Caller, key string) bool
 }
 
 // hookSet holds a family's lifecycle hooks.
@@ -27,6 +28,7 @@ type hookSet[T any] struct {
 	onCreate    func(key string, state *T)
 	onTerminate func(key string)
 	onIdle      func(key string)
+	allow       func(c Caller, key string) bool
 }
 
 // family is the typed engine behind Store and Family: defaults, hooks and
@@ -226,6 +228,11 @@ func (f *family[T]) names() []string {
 		names = append(names, in.name)
 	}
 	return names
+}
+
+func (f *family[T]) allowed(c Caller, key string) bool {
+	allow := f.hooks().allow
+	return f.srv.permits(func() bool { return allow(c, key) }, allow != nil)
 }
 
 func (f *family[T]) subscribe(s *session, key string, fr wire.Frame) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hotstate/hotstate/core/wire"
 )
@@ -22,8 +23,11 @@ var errBadArgs = errors.New("hotstate: arguments do not match")
 
 // HandleFunc registers an untyped function under name. It panics if the name
 // is empty or already taken, like http.ServeMux does for patterns.
-func (s *Server) HandleFunc(name string, fn HandlerFunc) {
-	s.register(name, func(ctx context.Context, raw []byte) (any, error) {
+func (s *Server) HandleFunc(name string, fn HandlerFunc, opts ...FuncOption) {
+	if fn == nil {
+		panic("hotstate: function " + name + " has no handler")
+	}
+	s.register(name, opts, func(ctx context.Context, raw []byte) (any, error) {
 		args, err := wire.DecodeAny(raw)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", errBadArgs, err)
@@ -35,8 +39,11 @@ func (s *Server) HandleFunc(name string, fn HandlerFunc) {
 // Handle registers a typed function under name: the caller's arguments are
 // decoded into A with the rules of encoding/json, and the R it returns is
 // sent back. It panics if the name is empty or already taken.
-func Handle[A, R any](s *Server, name string, fn func(ctx context.Context, args A) (R, error)) {
-	s.register(name, func(ctx context.Context, raw []byte) (any, error) {
+func Handle[A, R any](s *Server, name string, fn func(ctx context.Context, args A) (R, error), opts ...FuncOption) {
+	if fn == nil {
+		panic("hotstate: function " + name + " has no handler")
+	}
+	s.register(name, opts, func(ctx context.Context, raw []byte) (any, error) {
 		var args A
 		if len(raw) > 0 {
 			if err := wire.DecodeValue(raw, &args); err != nil {
@@ -47,19 +54,23 @@ func Handle[A, R any](s *Server, name string, fn func(ctx context.Context, args 
 	})
 }
 
-func (s *Server) register(name string, h handler) {
-	if name == "" || h == nil {
-		panic("hotstate: function needs a name and a handler")
+func (s *Server) register(name string, opts []FuncOption, h handler) {
+	if name == "" {
+		panic("hotstate: function needs a name")
+	}
+	fn := &function{call: h}
+	for _, o := range opts {
+		o.applyFunc(fn)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, dup := s.funcs[name]; dup {
 		panic(fmt.Sprintf("%v: function %q", ErrDuplicate, name))
 	}
-	s.funcs[name] = h
+	s.funcs[name] = fn
 }
 
-func (s *Server) function(name string) (handler, bool) {
+func (s *Server) function(name string) (*function, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	h, ok := s.funcs[name]
@@ -73,9 +84,17 @@ func (s *session) call(f wire.Frame) {
 		s.fail(f.ID, wire.CodeNameTooLong, fmt.Sprintf("function name longer than %d bytes", s.srv.opts.maxNameLen))
 		return
 	}
-	h, ok := s.srv.function(f.Name)
+	fn, ok := s.srv.function(f.Name)
 	if !ok {
 		s.fail(f.ID, wire.CodeUnknownFunction, fmt.Sprintf("unknown function %q", f.Name))
+		return
+	}
+	if !s.srv.permits(func() bool { return fn.allow(s.caller) }, fn.allow != nil) {
+		s.fail(f.ID, errForbidden.Code, errForbidden.Message)
+		return
+	}
+	if !s.funcBucket(f.Name, fn).take(time.Now()) {
+		s.fail(f.ID, wire.CodeRateLimited, fmt.Sprintf("function %q is over its rate limit", f.Name))
 		return
 	}
 	select {
@@ -88,7 +107,7 @@ func (s *session) call(f wire.Frame) {
 	go func() {
 		defer s.wg.Done()
 		defer func() { <-s.calls }()
-		s.answer(f.ID, h, f.Value)
+		s.answer(f.ID, fn.call, f.Value)
 	}()
 }
 
@@ -131,6 +150,19 @@ func (s *session) invoke(ctx context.Context, h handler, args []byte) (result an
 		}
 	}()
 	return h(ctx, args)
+}
+
+// funcBucket returns this session's bucket for a rate-limited function.
+func (s *session) funcBucket(name string, fn *function) *bucket {
+	if fn.rate <= 0 {
+		return nil
+	}
+	b, ok := s.funcLimits[name]
+	if !ok {
+		b = newBucket(fn.rate, fn.burst)
+		s.funcLimits[name] = b
+	}
+	return b
 }
 
 func (s *session) fail(id uint64, code, msg string) {

@@ -28,6 +28,9 @@ type options struct {
 	writeTimeout  time.Duration
 	historyCount  int
 	historyBytes  int
+	denyByDefault bool
+	rate          float64
+	burst         int
 }
 
 func defaultOptions() options {

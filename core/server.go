@@ -37,7 +37,7 @@ type Server struct {
 	mu       sync.RWMutex // guards statics, families, funcs, sessions, closed
 	statics  map[string]storeDef
 	families []storeDef
-	funcs    map[string]handler
+	funcs    map[string]*function
 	sessions map[string]*session
 	closed   bool
 }
@@ -50,7 +50,7 @@ func New(opts ...Option) *Server {
 	s := &Server{
 		opts:     defaultOptions(),
 		statics:  map[string]storeDef{},
-		funcs:    map[string]handler{},
+		funcs:    map[string]*function{},
 		sessions: map[string]*session{},
 	}
 	for _, o := range opts {

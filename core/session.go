@@ -25,6 +25,9 @@ type session struct {
 	cancel context.CancelFunc
 	calls  chan struct{} // semaphore: one slot per function call in flight
 	wg     sync.WaitGroup
+	// limit and funcLimits are used only by the reader goroutine.
+	limit      *bucket
+	funcLimits map[string]*bucket
 
 	mu   sync.Mutex // guards subs
 	subs map[string]subscription
@@ -52,6 +55,9 @@ func newSession(srv *Server, conn Conn) *session {
 		cancel: cancel,
 		calls:  make(chan struct{}, srv.opts.maxInflight),
 		subs:   make(map[string]subscription),
+
+		limit:      newBucket(srv.opts.rate, srv.opts.burst),
+		funcLimits: map[string]*bucket{},
 	}
 }
 
@@ -167,6 +173,10 @@ func (s *session) handle(b []byte) {
 			s.out.push(wire.EncodeErr("", wire.Error{Code: wire.CodeInternal, Message: "internal server error"}))
 		}
 	}()
+	if !s.limit.take(time.Now()) {
+		s.reject("", wire.CodeRateLimited, "too many frames; slow down")
+		return
+	}
 	f, err := wire.Decode(b)
 	if err != nil {
 		s.reject("", wire.CodeBadFrame, err.Error())
@@ -198,6 +208,10 @@ func (s *session) subscribe(f wire.Frame) {
 	def, key, ok := s.srv.resolve(f.Store)
 	if !ok {
 		s.reject(f.Store, wire.CodeNotFound, fmt.Sprintf("store %q not found", f.Store))
+		return
+	}
+	if !def.allowed(s.caller, key) {
+		s.reject(f.Store, errForbidden.Code, errForbidden.Message)
 		return
 	}
 	if err := def.subscribe(s, key, f); err != nil {

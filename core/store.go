@@ -40,6 +40,13 @@ func (s *Store[T]) OnIdle(fn func(key string)) *Store[T] {
 	return s
 }
 
+// Allow admits only subscribers for which allow returns true; the others
+// get an err frame with the code "forbidden". key is "" for a static store.
+func (s *Store[T]) Allow(allow func(c Caller, key string) bool) *Store[T] {
+	s.f.setHook(func(h *hookSet[T]) { h.allow = allow })
+	return s
+}
+
 // Name returns the store's name.
 func (s *Store[T]) Name() string { return s.f.name }
 
@@ -109,6 +116,13 @@ func (s *Family[T]) OnTerminate(fn func(key string)) *Family[T] {
 // OnIdle is Store.OnIdle for every instance.
 func (s *Family[T]) OnIdle(fn func(key string)) *Family[T] {
 	s.f.setHook(func(h *hookSet[T]) { h.onIdle = fn })
+	return s
+}
+
+// Allow is Store.Allow for every instance; it receives the key, so access
+// can depend on which room is asked for.
+func (s *Family[T]) Allow(allow func(c Caller, key string) bool) *Family[T] {
+	s.f.setHook(func(h *hookSet[T]) { h.allow = allow })
 	return s
 }
 

@@ -1,6 +1,7 @@
 package hotstate_test
 
 import (
+	"context"
 	"slices"
 	"testing"
 
@@ -118,7 +119,7 @@ func TestRegistrationPanics(t *testing.T) {
 		"duplicate store":    func() { hotstate.NewStore(srv, "Todos", 0) },
 		"star in static":     func() { hotstate.NewStore(srv, "A*B", 0) },
 		"bare star":          func() { hotstate.NewFamily(srv, "*", 0) },
-		"duplicate function": func() { srv.HandleFunc("f", nil); srv.HandleFunc("f", nil) },
+		"duplicate function": func() { srv.HandleFunc("f", noop); srv.HandleFunc("f", noop) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			defer func() {
@@ -130,3 +131,5 @@ func TestRegistrationPanics(t *testing.T) {
 		})
 	}
 }
+
+func noop(context.Context, any) (any, error) { return nil, nil }
