@@ -3,6 +3,7 @@ package hothttp_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -278,6 +279,7 @@ func TestSlowConsumerIsDisconnected(t *testing.T) {
 	}
 	// Never read; keep mutating until the server gives up on us.
 	text := strings.Repeat("x", 1000)
+	deadline := time.Now().Add(20 * time.Second)
 	for i := 0; ; i++ {
 		select {
 		case <-disconnected:
@@ -287,10 +289,11 @@ func TestSlowConsumerIsDisconnected(t *testing.T) {
 			return
 		default:
 		}
-		if i > 100000 {
+		if time.Now().After(deadline) {
 			t.Fatal("slow consumer never disconnected")
 		}
-		if err := store.Update(func(s *todos) { s.Items = append(s.Items[:0], item{ID: i, Text: text}) }); err != nil {
+		// A different text each time, so every patch carries ~1 KB.
+		if err := store.Update(func(s *todos) { s.Items = append(s.Items[:0], item{ID: i, Text: fmt.Sprint(i, text)}) }); err != nil {
 			t.Fatal(err)
 		}
 	}
