@@ -177,6 +177,13 @@ func (in *instance[T]) unsubscribe(s *session) {
 	in.mu.Unlock()
 	if idle {
 		if h := in.fam.hooks().onIdle; h != nil {
+			// It runs on a connection's goroutine, often as the connection
+			// ends, where a panic has no caller to reach.
+			defer func() {
+				if v := recover(); v != nil {
+					in.fam.srv.logger().Error("hotstate: OnIdle panicked", "store", in.name, "panic", v)
+				}
+			}()
 			h(in.key)
 		}
 	}
