@@ -6,8 +6,13 @@ import (
 	"fmt"
 )
 
-// MaxDepth is how deeply arrays and maps may nest inside one frame.
+// MaxDepth is how deeply arrays and maps may nest inside one frame a client
+// sends; servers refuse deeper ones.
 const MaxDepth = 32
+
+// MaxStateDepth is the nesting limit for frames a server sends and values
+// decoded on their own: state may legitimately be deep, but not unbounded.
+const MaxStateDepth = 4096
 
 // ErrMalformed is wrapped by every error about a frame that is not
 // well-formed MessagePack within the protocol's bounds.
@@ -18,8 +23,11 @@ var ErrMalformed = errors.New("hotstate: malformed frame")
 // beyond the bytes that remain. It runs before any decoder sees the bytes,
 // because a decoder that trusts a declared length can be made to allocate
 // gigabytes by a five-byte frame.
-func Check(b []byte) error {
-	n, err := skip(b, 0)
+func Check(b []byte) error { return CheckDepth(b, MaxDepth) }
+
+// CheckDepth is Check with another nesting limit.
+func CheckDepth(b []byte, maxDepth int) error {
+	n, err := skip(b, 0, maxDepth)
 	if err != nil {
 		return err
 	}
@@ -30,7 +38,7 @@ func Check(b []byte) error {
 }
 
 // skip returns the length of the value at the start of b.
-func skip(b []byte, depth int) (int, error) {
+func skip(b []byte, depth, maxDepth int) (int, error) {
 	if len(b) == 0 {
 		return 0, fmt.Errorf("%w: truncated", ErrMalformed)
 	}
@@ -39,9 +47,9 @@ func skip(b []byte, depth int) (int, error) {
 	case c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3:
 		return 1, nil
 	case c >= 0x80 && c <= 0x8f:
-		return skipItems(b, 1, 2*int(c&0x0f), depth)
+		return skipItems(b, 1, 2*int(c&0x0f), depth, maxDepth)
 	case c >= 0x90 && c <= 0x9f:
-		return skipItems(b, 1, int(c&0x0f), depth)
+		return skipItems(b, 1, int(c&0x0f), depth, maxDepth)
 	case c >= 0xa0 && c <= 0xbf:
 		return span(b, 1, int(c&0x1f))
 	}
@@ -80,7 +88,7 @@ func skip(b []byte, depth int) (int, error) {
 		if c >= 0xde {
 			n *= 2
 		}
-		return skipItems(b, 1+width, n, depth)
+		return skipItems(b, 1+width, n, depth, maxDepth)
 	}
 	return 0, fmt.Errorf("%w: byte 0x%02x is not a MessagePack type", ErrMalformed, c)
 }
@@ -118,9 +126,9 @@ func span(b []byte, head, n int) (int, error) {
 }
 
 // skipItems skips n nested values after a container header.
-func skipItems(b []byte, head, n, depth int) (int, error) {
-	if depth >= MaxDepth {
-		return 0, fmt.Errorf("%w: nested deeper than %d", ErrMalformed, MaxDepth)
+func skipItems(b []byte, head, n, depth, maxDepth int) (int, error) {
+	if depth >= maxDepth {
+		return 0, fmt.Errorf("%w: nested deeper than %d", ErrMalformed, maxDepth)
 	}
 	// Every value takes at least one byte, so a count beyond the bytes left
 	// is a lie we can refuse before looping.
@@ -129,7 +137,7 @@ func skipItems(b []byte, head, n, depth int) (int, error) {
 	}
 	off := head
 	for range n {
-		m, err := skip(b[off:], depth+1)
+		m, err := skip(b[off:], depth+1, maxDepth)
 		if err != nil {
 			return 0, err
 		}

@@ -36,9 +36,13 @@ func decoding(b []byte, fn func(d *msgpack.Decoder) error) error {
 // Decode checks and decodes one frame. Unknown keys are skipped; a known key
 // holding the wrong type, a missing "t" or malformed bytes give an error
 // wrapping ErrMalformed.
-func Decode(b []byte) (Frame, error) {
+func Decode(b []byte) (Frame, error) { return DecodeDepth(b, MaxDepth) }
+
+// DecodeDepth is Decode with another nesting limit; clients decode server
+// frames with MaxStateDepth.
+func DecodeDepth(b []byte, maxDepth int) (Frame, error) {
 	var f Frame
-	if err := Check(b); err != nil {
+	if err := CheckDepth(b, maxDepth); err != nil {
 		return f, err
 	}
 	err := decoding(b, func(d *msgpack.Decoder) error {
@@ -176,7 +180,7 @@ func DecodeAny(raw []byte) (any, error) {
 	if len(raw) == 0 {
 		return nil, nil
 	}
-	if err := Check(raw); err != nil {
+	if err := CheckDepth(raw, MaxStateDepth); err != nil {
 		return nil, err
 	}
 	var v any

@@ -65,7 +65,12 @@ type differ struct {
 	ops     []Op
 	path    []token // rendered only when an op is emitted
 	pathBuf [16]token
-	depth   int
+	// pathBytes is reused to render paths.
+	pathBytes []byte
+	depth     int
+	// tooDeep is set when nesting passed maxNesting, also inside eq, which
+	// cannot return it: a cycle then fails once instead of once per level.
+	tooDeep error
 	// Scratch space for comparing the encodings of marshaled values,
 	// made on first use.
 	bufA, bufB bytes.Buffer
@@ -94,7 +99,7 @@ func (d *differ) push(t token) int {
 func (d *differ) pop(mark int) { d.path = d.path[:mark] }
 
 func (d *differ) emit(code OpCode, v any) {
-	var b []byte
+	b := d.pathBytes[:0]
 	for _, t := range d.path {
 		switch t.kind {
 		case tokField:
@@ -106,13 +111,17 @@ func (d *differ) emit(code OpCode, v any) {
 			b = strconv.AppendInt(b, int64(t.i), 10)
 		}
 	}
+	d.pathBytes = b
 	d.ops = append(d.ops, Op{Op: code, Path: string(b), Value: v})
 }
 
 func (d *differ) enter() error {
 	d.depth++
-	if d.depth > maxDepth {
-		return fmt.Errorf("%w: nested more than %d levels (a cycle?)", ErrUnsupportedValue, maxDepth)
+	if d.depth > maxNesting {
+		if d.tooDeep == nil {
+			d.tooDeep = fmt.Errorf("%w: nested more than %d levels (a cycle?)", ErrUnsupportedValue, maxNesting)
+		}
+		return d.tooDeep
 	}
 	return nil
 }
@@ -315,6 +324,9 @@ func (d *differ) sequence(la, lb int, eq func(i, j int) bool, diff func(i int) e
 	for suf < n-pre && eq(la-1-suf, lb-1-suf) {
 		suf++
 	}
+	if d.tooDeep != nil {
+		return d.tooDeep
+	}
 	ma, mb := la-pre-suf, lb-pre-suf
 	m := min(ma, mb)
 	mark := d.push(token{kind: tokIndex})
@@ -418,8 +430,7 @@ func (n *diffNode) opValue(d *differ, p unsafe.Pointer) (any, error) {
 }
 
 func (n *diffNode) bitsEqual(a, b unsafe.Pointer) bool {
-	return n.size == 0 || a == b ||
-		string(unsafe.Slice((*byte)(a), n.size)) == string(unsafe.Slice((*byte)(b), n.size))
+	return memEqual(a, b, n.size)
 }
 
 // differFor returns the cached differ of t for an addressable (addr) or
@@ -582,17 +593,107 @@ type diffField struct {
 	*field
 	tok  token
 	node *diffNode
+	// direct fields sit at offset in the struct, not behind a pointer.
+	direct bool
+	offset uintptr
+	empty  func(unsafe.Pointer) bool
+}
+
+func (f *diffField) at(p unsafe.Pointer) unsafe.Pointer {
+	if f.direct {
+		return unsafe.Add(p, f.offset)
+	}
+	return f.locate(p)
 }
 
 // omittedAt reports whether the field at p is left out of the encoding.
 func (f *diffField) omittedAt(p unsafe.Pointer) bool {
-	if p == nil {
+	switch {
+	case p == nil:
 		return true
+	case f.omitZero:
+		return f.omitted(reflect.NewAt(f.typ, p).Elem())
+	case f.empty != nil:
+		return f.empty(p)
 	}
-	if !f.omitEmpty && !f.omitZero {
-		return false
+	return false
+}
+
+// emptyFunc is isEmptyValue without reflection for the common kinds, or
+// nil when field f has no omitempty.
+func emptyFunc(f *field) func(unsafe.Pointer) bool {
+	if !f.omitEmpty {
+		return nil
 	}
-	return f.omitted(reflect.NewAt(f.typ, p).Elem())
+	t := f.typ
+	switch t.Kind() {
+	case reflect.String:
+		return func(p unsafe.Pointer) bool { return len(*(*string)(p)) == 0 }
+	case reflect.Slice:
+		return func(p unsafe.Pointer) bool { return (*sliceHeader)(p).len == 0 }
+	case reflect.Pointer, reflect.Interface:
+		// An interface is nil when its first word is.
+		return func(p unsafe.Pointer) bool { return *(*unsafe.Pointer)(p) == nil }
+	case reflect.Bool:
+		return func(p unsafe.Pointer) bool { return !*(*bool)(p) }
+	case reflect.Int, reflect.Int64, reflect.Uint, reflect.Uint64, reflect.Uintptr:
+		if t.Size() == 8 {
+			return func(p unsafe.Pointer) bool { return *(*uint64)(p) == 0 }
+		}
+	case reflect.Struct:
+		return func(unsafe.Pointer) bool { return false }
+	}
+	return func(p unsafe.Pointer) bool { return isEmptyValue(reflect.NewAt(t, p).Elem()) }
+}
+
+// flatRun is a run of flat struct fields, compared in one go: equal bits
+// there prove every field in mask (bit i for field i) unchanged.
+type flatRun struct {
+	lo, hi uintptr
+	mask   uint64
+}
+
+func flatSpans(t reflect.Type, fs []diffField) []flatRun {
+	if len(fs) > 64 {
+		return nil
+	}
+	var spans []flatRun
+	for i := 0; i < t.NumField(); {
+		if !isFlat(t.Field(i).Type) {
+			i++
+			continue
+		}
+		lo := t.Field(i).Offset
+		hi := lo
+		for ; i < t.NumField() && isFlat(t.Field(i).Type); i++ {
+			hi = t.Field(i).Offset + t.Field(i).Type.Size()
+		}
+		var mask uint64
+		for j := range fs {
+			if f := &fs[j]; f.direct && f.offset >= lo && f.offset+f.typ.Size() <= hi {
+				mask |= 1 << j
+			}
+		}
+		if mask != 0 && hi > lo {
+			spans = append(spans, flatRun{lo, hi, mask})
+		}
+	}
+	return spans
+}
+
+// unchanged returns the mask of fields the spans prove equal.
+func unchanged(spans []flatRun, a, b unsafe.Pointer) uint64 {
+	var m uint64
+	for _, s := range spans {
+		if memEqual(unsafe.Add(a, s.lo), unsafe.Add(b, s.lo), s.hi-s.lo) {
+			m |= s.mask
+		}
+	}
+	return m
+}
+
+func memEqual(a, b unsafe.Pointer, n uintptr) bool {
+	return a == b || string(unsafe.Slice((*byte)(a), n)) == string(unsafe.Slice((*byte)(b), n))
 }
 
 func (n *diffNode) structFields(building map[cacheKey]*diffNode) {
@@ -600,20 +701,29 @@ func (n *diffNode) structFields(building map[cacheKey]*diffNode) {
 	fs := make([]diffField, len(fields))
 	for i := range fields {
 		f := &fields[i]
-		fs[i] = diffField{field: f, tok: token{s: string(AppendPointerToken(nil, f.name)), kind: tokField}}
+		fs[i] = diffField{field: f, tok: token{s: string(AppendPointerToken(nil, f.name)), kind: tokField}, direct: true, empty: emptyFunc(f)}
+		for _, st := range f.steps {
+			fs[i].offset += st.offset
+			fs[i].direct = fs[i].direct && !st.deref
+		}
 		if f.quoted {
 			fs[i].node = quotedDiffer(f.typ, n.addr || f.ptrAddr)
 		} else {
 			fs[i].node = buildDiffer(f.typ, n.addr || f.ptrAddr, building)
 		}
 	}
+	spans := flatSpans(n.t, fs)
 	n.eq = func(d *differ, a, b unsafe.Pointer) bool {
 		if n.flat && n.bitsEqual(a, b) {
 			return true
 		}
+		same := unchanged(spans, a, b)
 		for i := range fs {
+			if same&(1<<i) != 0 {
+				continue
+			}
 			f := &fs[i]
-			pa, pb := f.locate(a), f.locate(b)
+			pa, pb := f.at(a), f.at(b)
 			inA, inB := !f.omittedAt(pa), !f.omittedAt(pb)
 			if inA != inB || inA && !f.node.eq(d, pa, pb) {
 				return false
@@ -625,9 +735,13 @@ func (n *diffNode) structFields(building map[cacheKey]*diffNode) {
 		if n.flat && n.bitsEqual(a, b) {
 			return nil
 		}
+		same := unchanged(spans, a, b)
 		for i := range fs {
+			if same&(1<<i) != 0 {
+				continue
+			}
 			f := &fs[i]
-			pa, pb := f.locate(a), f.locate(b)
+			pa, pb := f.at(a), f.at(b)
 			inA, inB := !f.omittedAt(pa), !f.omittedAt(pb)
 			if !inA && !inB {
 				continue
@@ -711,18 +825,18 @@ func (n *diffNode) slice(elem *diffNode) {
 		if (x.data == nil) != (y.data == nil) || x.len != y.len {
 			return false
 		}
-		if x.data == y.data || x.len == 0 {
+		if x.data == y.data || x.len == 0 || elem.flat && memEqual(x.data, y.data, uintptr(x.len)*size) {
 			return true
 		}
 		if d.enter() != nil {
 			return false
 		}
-		defer func() { d.depth-- }()
 		for i := range x.len {
 			if !elem.eq(d, at(x, i), at(y, i)) {
 				return false
 			}
 		}
+		d.depth--
 		return true
 	}
 	n.diff = func(d *differ, a, b unsafe.Pointer) error {

@@ -22,9 +22,9 @@ import (
 // infinities, maps with unsupported key types, and cyclic values.
 var ErrUnsupportedValue = errors.New("hotstate: unsupported value")
 
-// maxDepth bounds nesting so a cyclic value fails instead of exhausting the
-// stack; encoding/json detects the same cycles by other means.
-const maxDepth = 10000
+// maxNesting bounds nesting, so that a cyclic value fails instead of
+// exhausting the stack; encoding/json detects cycles by other means.
+const maxNesting = 10000
 
 // encState carries the target encoder and the nesting depth.
 type encState struct {
@@ -165,8 +165,8 @@ func (s *encState) genericSlice(a []any) error {
 
 func (s *encState) enter() error {
 	s.depth++
-	if s.depth > maxDepth {
-		return fmt.Errorf("%w: nested more than %d levels (a cycle?)", ErrUnsupportedValue, maxDepth)
+	if s.depth > maxNesting {
+		return fmt.Errorf("%w: nested more than %d levels (a cycle?)", ErrUnsupportedValue, maxNesting)
 	}
 	return nil
 }
@@ -184,20 +184,13 @@ func (s *encState) float(f float64, bits int) error {
 // encoderFor returns the cached encoder of t, building it (and those of the
 // types it contains) on first use.
 func encoderFor(t reflect.Type) *encoder {
-	return cachedEncoder(t, facetEncoder, newEncoder)
-}
-
-func cachedEncoder(t reflect.Type, facet uint8, build func(reflect.Type, map[cacheKey]*encoder) encFunc) *encoder {
-	k := cacheKey{t: t, facet: facet}
-	if e, ok := cache.Load(k); ok {
+	if e, ok := cache.Load(cacheKey{t: t, facet: facetEncoder}); ok {
 		return e.(*encoder)
 	}
 	// Build into a private map first so that recursive types resolve to
 	// entries nobody else can see until all are complete.
 	building := map[cacheKey]*encoder{}
-	e := &encoder{}
-	building[k] = e
-	e.fn = build(t, building)
+	e := lookupEncoder(t, building)
 	for bk, be := range building {
 		cache.LoadOrStore(bk, be)
 	}
