@@ -4,6 +4,7 @@ go 1.26
 
 require (
 	github.com/hotstate/hotstate/adapters/nethttp v0.0.0
+	github.com/hotstate/hotstate/client-go v0.0.0
 	github.com/hotstate/hotstate/core v0.0.0
 )
 
@@ -15,5 +16,6 @@ require (
 
 replace (
 	github.com/hotstate/hotstate/adapters/nethttp => ../adapters/nethttp
+	github.com/hotstate/hotstate/client-go => ../client-go
 	github.com/hotstate/hotstate/core => ../core
 )

@@ -271,3 +271,13 @@ func FromTree(t any, v any) error {
 	}
 	return json.Unmarshal(j, v)
 }
+
+// ToTree converts a Go value to the generic tree that decoding its
+// encoding gives: the shape a client holds for the same state.
+func ToTree(v any) (any, error) {
+	b, err := build(func(e *msgpack.Encoder) error { return EncodeValue(e, v) })
+	if err != nil {
+		return nil, err
+	}
+	return DecodeAny(b)
+}
