@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"testing"
 
+	hotstate "github.com/hotstate/hotstate/core"
 	"github.com/hotstate/hotstate/core/wire"
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/wI2L/jsondiff"
@@ -55,6 +56,21 @@ func BenchmarkUpdateDiff(b *testing.B) {
 				b.Fatal(err)
 			}
 			cur = next
+			i += 7919
+		}
+	})
+	// The whole Store.Update path: lock, clone, diff, encode the patch
+	// frame once, record it for resume, queue it to subscribers (none here).
+	b.Run("store-update", func(b *testing.B) {
+		srv := hotstate.New()
+		store := hotstate.NewStore(srv, "Items", newState(n))
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			k := i % n
+			if err := store.Update(func(s *state) { s.Items[k].Done = !s.Items[k].Done }); err != nil {
+				b.Fatal(err)
+			}
 			i += 7919
 		}
 	})
