@@ -163,22 +163,29 @@ func (s *session) heartbeatLoop(every time.Duration) {
 	}
 }
 
-// handle acts on one inbound frame. A panic in anything it calls (a store
-// hook, a listener) is logged and answered with an internal error; the
-// connection lives on.
+// handle acts on one inbound frame. A panic in anything it calls (an Allow
+// rule, a store hook, a listener) is logged and answered with an internal
+// error where the client waits for it (the call's res, the subscription's
+// err); the connection lives on.
 func (s *session) handle(b []byte) {
+	var f wire.Frame
 	defer func() {
 		if v := recover(); v != nil {
 			s.srv.panicked(v, s.caller)
-			s.out.push(wire.EncodeErr("", wire.Error{Code: wire.CodeInternal, Message: "internal server error"}))
+			x := wire.Error{Code: wire.CodeInternal, Message: "internal server error"}
+			if f.Type == wire.TypeRPC {
+				s.out.push(wire.EncodeFailure(f.ID, x))
+				return
+			}
+			s.out.push(wire.EncodeErr(f.Store, x))
 		}
 	}()
 	if !s.limit.take(time.Now()) {
-		s.reject("", wire.CodeRateLimited, "too many frames; slow down")
+		s.refuse(b, wire.CodeRateLimited, "too many frames; slow down")
 		return
 	}
-	f, err := wire.Decode(b)
-	if err != nil {
+	var err error
+	if f, err = wire.Decode(b); err != nil {
 		s.reject("", wire.CodeBadFrame, err.Error())
 		return
 	}
@@ -200,9 +207,27 @@ func (s *session) reject(store, code, msg string) {
 	s.srv.listeners.failed(fmt.Errorf("hotstate: client %s: %s: %s", s.caller.ID, code, msg), s.caller.ID)
 }
 
+// refuse answers a frame the server will not act on where its sender
+// waits for the answer: a call by its id, a subscription by its store.
+// Anything else gets an err frame without a store.
+func (s *session) refuse(b []byte, code, msg string) {
+	f, err := wire.Decode(b)
+	switch {
+	case err == nil && f.Type == wire.TypeRPC:
+		s.fail(f.ID, code, msg)
+		s.srv.listeners.failed(fmt.Errorf("hotstate: client %s: %s: %s", s.caller.ID, code, msg), s.caller.ID)
+	case err == nil && f.Type == wire.TypeSub:
+		s.reject(f.Store, code, msg)
+	default:
+		s.reject("", code, msg)
+	}
+}
+
 func (s *session) subscribe(f wire.Frame) {
 	if len(f.Store) > s.srv.opts.maxNameLen {
-		s.reject(truncate(f.Store), wire.CodeNameTooLong, fmt.Sprintf("store name longer than %d bytes", s.srv.opts.maxNameLen))
+		// The name is echoed whole, as the client knows it: it came in
+		// a frame within the inbound limit, so this amplifies nothing.
+		s.reject(f.Store, wire.CodeNameTooLong, fmt.Sprintf("store name longer than %d bytes", s.srv.opts.maxNameLen))
 		return
 	}
 	def, key, ok := s.srv.resolve(f.Store)
@@ -268,12 +293,4 @@ func (s *session) dropAll() {
 		sub.unsubscribe(s)
 		s.srv.listeners.unsubscribed(name, s.caller)
 	}
-}
-
-// truncate shortens a client-sent name before it is echoed back.
-func truncate(name string) string {
-	if len(name) > 64 {
-		return name[:64]
-	}
-	return name
 }

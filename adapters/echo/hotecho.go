@@ -1,0 +1,112 @@
+// Package hotecho serves hotstate from an Echo router. It is a thin layer
+// over hothttp: the upgrade, the origin check and the connection are
+// hothttp's, so both transports behave the same and share their options.
+//
+// Mount it like any route, next to the REST routes; middleware registered
+// before it (logging, authentication, recovery) runs before the upgrade:
+//
+//	e.GET("/ws", hotecho.Handler(srv))
+//
+// WithIdentity reads who is connecting from the echo.Context, for instance
+// a user that an authentication middleware stored with c.Set, and hands it
+// to function handlers and listeners as hotstate.Caller.Identity.
+package hotecho
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	hothttp "github.com/hotstate/hotstate/adapters/nethttp"
+	hotstate "github.com/hotstate/hotstate/core"
+	"github.com/labstack/echo/v4"
+)
+
+// Option configures Handler. It is hothttp's Option, so every hothttp
+// option applies (hothttp.WithOriginPatterns, hothttp.WithIdentity on the
+// *http.Request); WithIdentity adds one that reads the echo.Context.
+type Option = hothttp.Option
+
+// WithOriginPatterns allows cross-origin handshakes from origins matching
+// the patterns (see hotstate.OriginAllowed). By default only same-origin
+// browsers and clients that send no Origin may connect; others get 403
+// before any upgrade.
+func WithOriginPatterns(patterns ...string) Option {
+	return hothttp.WithOriginPatterns(patterns...)
+}
+
+// WithIdentity sets a hook that runs before the upgrade, after the
+// router's middleware, and returns who is connecting, typically read with
+// c.Get from what an authentication middleware stored. Its result reaches
+// function handlers and listeners as hotstate.Caller.Identity. An error
+// refuses the connection with 401, or with the status and message of an
+// *echo.HTTPError (echo.ErrForbidden, echo.NewHTTPError).
+//
+// A panic in fn is recovered: the client gets 500, and Handler returns the
+// panic as a *PanicError to Echo, whose logger reports it.
+func WithIdentity(fn func(c echo.Context) (any, error)) Option {
+	return hothttp.WithIdentity(func(r *http.Request) (any, error) {
+		req, ok := r.Context().Value(requestKey{}).(*request)
+		if !ok {
+			// The option was given to a handler other than hotecho.Handler.
+			return nil, errInternal
+		}
+		return req.identify(fn)
+	})
+}
+
+var errInternal = &hothttp.StatusError{Status: http.StatusInternalServerError, Message: http.StatusText(http.StatusInternalServerError)}
+
+// request carries the echo.Context into hothttp's identity hook and the
+// hook's panic back out.
+type request struct {
+	c        echo.Context
+	panicked *PanicError
+}
+
+type requestKey struct{}
+
+func (r *request) identify(fn func(echo.Context) (any, error)) (identity any, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.panicked = &PanicError{Value: v}
+			identity, err = nil, errInternal
+		}
+	}()
+	identity, err = fn(r.c)
+	if he, ok := errors.AsType[*echo.HTTPError](err); ok {
+		msg := http.StatusText(he.Code)
+		if he.Message != nil {
+			msg = fmt.Sprint(he.Message)
+		}
+		return nil, &hothttp.StatusError{Status: he.Code, Message: msg}
+	}
+	return identity, err
+}
+
+// PanicError is what Handler returns after a panicking identity hook. The
+// response (500) has been sent by then, so Echo's error handler only logs
+// it; its value never reaches the client.
+type PanicError struct {
+	Value any
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("hotecho: identity hook panicked: %v", e.Value)
+}
+
+// Handler returns an echo.HandlerFunc that upgrades the request to a
+// WebSocket connection served by srv until it closes.
+func Handler(srv *hotstate.Server, opts ...Option) echo.HandlerFunc {
+	h := hothttp.Handler(srv, opts...)
+	return func(c echo.Context) error {
+		req := &request{c: c}
+		r := c.Request()
+		h.ServeHTTP(c.Response(), r.WithContext(context.WithValue(r.Context(), requestKey{}, req)))
+		if req.panicked != nil {
+			return req.panicked
+		}
+		return nil
+	}
+}
