@@ -4,15 +4,19 @@
 package apptest
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"reflect"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	hotclient "github.com/hotstate/hotstate/client-go"
 	"github.com/hotstate/hotstate/core/hotstatetest"
 	"github.com/hotstate/hotstate/core/wire"
+	"github.com/hotstate/hotstate/examples/app"
 )
 
 // CheckTodoFlow runs the check against the example serving base
@@ -26,8 +30,32 @@ func CheckTodoFlow(t *testing.T, base string) {
 		t.Fatalf("GET /api/health: %d %v", status, body)
 	}
 
-	p := hotstatetest.Dial(t, "ws"+strings.TrimPrefix(base, "http")+"/ws", nil)
+	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/ws"
+	p := hotstatetest.Dial(t, wsURL, nil)
 	p.Send(wire.EncodeSub("Todos"))
+
+	// The Go client, subscribed the way an application would be.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := hotclient.Dial(ctx, wsURL)
+	if err != nil {
+		t.Fatalf("hotclient.Dial: %v", err)
+	}
+	defer c.Close()
+	milk := make(chan struct{}, 1)
+	todos := hotclient.SubscribeAs(c, "Todos", func(s app.Todos) {
+		for _, it := range s.Items {
+			if it.Text == "Buy milk" {
+				select {
+				case milk <- struct{}{}:
+				default:
+				}
+			}
+		}
+	})
+	if err := todos.Ready(ctx); err != nil {
+		t.Fatalf("Go client subscription: %v", err)
+	}
 	snap := expect(t, p, wire.TypeSnap)
 	before := len(hotstatetest.Decode(t, snap.Value).(map[string]any)["items"].([]any))
 
@@ -44,6 +72,12 @@ func CheckTodoFlow(t *testing.T, base string) {
 	}
 	if op := patch.Ops[0]; op.Op != wire.OpAdd || (op.Path != "/items/-" && op.Path != "/items/"+strconv.Itoa(before)) || !reflect.DeepEqual(op.Value, want) {
 		t.Fatalf("patch op %+v, want add %v at the end", op, want)
+	}
+
+	select {
+	case <-milk:
+	case <-ctx.Done():
+		t.Fatal("the Go client never saw the todo added over REST")
 	}
 
 	status, body = request(t, client, http.MethodGet, base+"/api/todos", "")
