@@ -6,16 +6,7 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"flag"
-	"log/slog"
 	"net"
-	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	hotecho "github.com/hotstate/hotstate/adapters/echo"
 	hotstate "github.com/hotstate/hotstate/core"
@@ -37,42 +28,13 @@ func NewEcho(srv *hotstate.Server, a *app.App) *echo.Echo {
 }
 
 func main() {
-	addr := flag.String("addr", ":3000", "address to listen on")
-	flag.Parse()
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(*addr, logger); err != nil {
-		logger.Error("todo server failed", "err", err)
-		os.Exit(1)
-	}
+	app.Main("echo", func(srv *hotstate.Server, a *app.App) app.Server { return echoServer{NewEcho(srv, a)} })
 }
 
-func run(addr string, logger *slog.Logger) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	srv := hotstate.New(hotstate.WithLogger(logger))
-	a := app.New(srv)
+// echoServer serves an Echo instance on a listener.
+type echoServer struct{ *echo.Echo }
 
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	e := NewEcho(srv, a)
+func (e echoServer) Serve(ln net.Listener) error {
 	e.Listener = ln
-	errc := make(chan error, 1)
-	go func() { errc <- e.Start("") }()
-	logger.Info("todo server listening", "framework", "echo", "addr", ln.Addr().String())
-
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	// hotstate first: Echo's Shutdown does not wait for WebSockets.
-	err = errors.Join(srv.Shutdown(shutdownCtx), e.Shutdown(shutdownCtx))
-	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
-		err = errors.Join(err, serr)
-	}
-	return err
+	return e.Start("")
 }

@@ -8,14 +8,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
-	"flag"
-	"log/slog"
 	"net"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
@@ -41,38 +34,12 @@ func send(c *fiber.Ctx) func(status int, body any) error {
 }
 
 func main() {
-	addr := flag.String("addr", ":3000", "address to listen on")
-	flag.Parse()
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(*addr, logger); err != nil {
-		logger.Error("todo server failed", "err", err)
-		os.Exit(1)
-	}
+	app.Main("fiber", func(srv *hotstate.Server, a *app.App) app.Server { return fiberServer{NewApp(srv, a)} })
 }
 
-func run(addr string, logger *slog.Logger) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	srv := hotstate.New(hotstate.WithLogger(logger))
-	a := app.New(srv)
+// fiberServer serves a Fiber app on a listener.
+type fiberServer struct{ *fiber.App }
 
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	f := NewApp(srv, a)
-	errc := make(chan error, 1)
-	go func() { errc <- f.Listener(ln) }()
-	logger.Info("todo server listening", "framework", "fiber", "addr", ln.Addr().String())
+func (f fiberServer) Serve(ln net.Listener) error { return f.Listener(ln) }
 
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	// hotstate first: Fiber does not track upgraded connections.
-	err = errors.Join(srv.Shutdown(shutdownCtx), f.ShutdownWithContext(shutdownCtx))
-	return errors.Join(err, <-errc)
-}
+func (f fiberServer) Shutdown(ctx context.Context) error { return f.ShutdownWithContext(ctx) }

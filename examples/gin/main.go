@@ -6,17 +6,6 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"flag"
-	"log/slog"
-	"net"
-	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
-
 	"github.com/gin-gonic/gin"
 	hotgin "github.com/hotstate/hotstate/adapters/gin"
 	hotstate "github.com/hotstate/hotstate/core"
@@ -35,42 +24,8 @@ func NewRouter(srv *hotstate.Server, a *app.App) *gin.Engine {
 }
 
 func main() {
-	addr := flag.String("addr", ":3000", "address to listen on")
-	flag.Parse()
 	gin.SetMode(gin.ReleaseMode)
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(*addr, logger); err != nil {
-		logger.Error("todo server failed", "err", err)
-		os.Exit(1)
-	}
-}
-
-func run(addr string, logger *slog.Logger) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	srv := hotstate.New(hotstate.WithLogger(logger))
-	a := app.New(srv)
-
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	hs := &http.Server{Handler: NewRouter(srv, a), ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	logger.Info("todo server listening", "framework", "gin", "addr", ln.Addr().String())
-
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	// hotstate first: net/http's Shutdown does not wait for WebSockets.
-	err = errors.Join(srv.Shutdown(shutdownCtx), hs.Shutdown(shutdownCtx))
-	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
-		err = errors.Join(err, serr)
-	}
-	return err
+	app.Main("gin", func(srv *hotstate.Server, a *app.App) app.Server {
+		return app.HTTPServer(NewRouter(srv, a))
+	})
 }
