@@ -66,6 +66,10 @@ func New(opts ...Option) *Server {
 
 func (s *Server) logger() *slog.Logger { return s.opts.logger }
 
+// Logger returns the logger set with WithLogger, for transports to report
+// failures of their own through.
+func (s *Server) Logger() *slog.Logger { return s.opts.logger }
+
 func (s *Server) nextEpoch() uint64 { return s.epochs.Add(1) }
 
 // MaxFrameBytes is the inbound message limit a transport should configure.

@@ -88,7 +88,7 @@ func serve(srv *hotstate.Server, c *config, w http.ResponseWriter, r *http.Reque
 	}
 	var identity any
 	if c.identity != nil {
-		id, err := c.identity(r)
+		id, err := callIdentity(srv, c.identity, r)
 		if err != nil {
 			status, msg := http.StatusUnauthorized, http.StatusText(http.StatusUnauthorized)
 			var se *StatusError
@@ -111,4 +111,16 @@ func serve(srv *hotstate.Server, c *config, w http.ResponseWriter, r *http.Reque
 	conn := newConn(ws, hotstate.ConnInfo{RemoteAddr: r.RemoteAddr, Header: r.Header.Clone(), Identity: identity})
 	_ = srv.ServeConn(r.Context(), conn)
 	conn.wait()
+}
+
+// callIdentity runs the identity hook, turning a panic into a logged error
+// so the client gets a plain 500 and never the panic value.
+func callIdentity(srv *hotstate.Server, fn func(*http.Request) (any, error), r *http.Request) (id any, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			srv.Logger().Error("hotstate: identity hook panicked", "panic", v)
+			id, err = nil, &StatusError{Status: http.StatusInternalServerError, Message: http.StatusText(http.StatusInternalServerError)}
+		}
+	}()
+	return fn(r)
 }
