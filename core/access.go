@@ -40,8 +40,9 @@ func WithDenyByDefault() Option {
 }
 
 // WithRateLimit limits every connection to perSecond inbound frames with
-// bursts of up to burst; a frame beyond it is refused with "rate_limited"
-// and not acted on. The default is no limit.
+// bursts of up to burst; a frame beyond it is not acted on and refused with
+// "rate_limited" where its sender waits: a call gets its res, a
+// subscription an err naming its store. The default is no limit.
 func WithRateLimit(perSecond float64, burst int) Option {
 	return optionFunc(func(o *options) { o.rate, o.burst = perSecond, burst })
 }

@@ -152,6 +152,14 @@ func (f *family[T]) update(key string, fn func(*T)) error {
 
 func (f *family[T]) updateOps(key string, fn func(*T) []Op) error {
 	return f.with(key, func(in *instance[T]) error {
+		defer func() {
+			// fn may have changed the state before it panicked; a
+			// snapshot keeps subscribers equal to the server.
+			if v := recover(); v != nil {
+				_ = in.replaceLocked(in.state)
+				panic(v)
+			}
+		}()
 		ops := fn(&in.state)
 		if len(ops) == 0 {
 			in.snap = nil

@@ -129,7 +129,10 @@ func (s *session) writeLoop() {
 				if code == 0 {
 					s.srv.logger().Debug("hotstate: write failed", "client", s.caller.ID, "err", err)
 				}
-				_ = s.conn.Close(wire.CloseInternalError, "write failed")
+				if code == 0 {
+					code, reason = wire.CloseInternalError, "write failed"
+				}
+				_ = s.conn.Close(code, reason)
 				return
 			}
 		}
