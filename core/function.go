@@ -113,8 +113,7 @@ func (s *session) call(f wire.Frame) {
 
 // answer runs one call and queues its res frame.
 func (s *session) answer(id uint64, h handler, args []byte) {
-	ctx := context.WithValue(s.ctx, callerKey{}, s.caller)
-	result, err := s.invoke(ctx, h, args)
+	result, err := s.invoke(s.callCtx, h, args)
 	if err == nil {
 		frame, encErr := wire.EncodeResult(id, result)
 		if encErr == nil {

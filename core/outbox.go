@@ -14,18 +14,22 @@ type outbox struct {
 	wake chan struct{} // capacity 1: "there is something to do"
 	max  int
 
-	mu     sync.Mutex // guards frames, size, code, reason, abort
+	mu     sync.Mutex // guards frames, spare, size, code, reason
 	frames [][]byte
-	size   int
+	// spare is the slice the writer handed back, reused so a steady flow
+	// of frames allocates nothing.
+	spare [][]byte
+	size  int
 	// code is the close code once closing was requested, else 0.
 	code   int
 	reason string
-	// abort cancels the write in progress, for peers that stopped reading.
+	// abort cancels the writes of the connection, for peers that stopped
+	// reading; set once, before the writer starts.
 	abort context.CancelFunc
 }
 
-func newOutbox(max int) *outbox {
-	return &outbox{wake: make(chan struct{}, 1), max: max}
+func newOutbox(max int, abort context.CancelFunc) *outbox {
+	return &outbox{wake: make(chan struct{}, 1), max: max, abort: abort}
 }
 
 // push queues frame. Past the byte limit it empties the queue and asks the
@@ -64,10 +68,9 @@ func (o *outbox) closeLocked(code int, reason string, abort bool) {
 	}
 	o.code, o.reason = code, reason
 	if abort {
-		o.frames, o.size = nil, 0
-		if o.abort != nil {
-			o.abort()
-		}
+		clear(o.frames)
+		o.frames, o.size = o.frames[:0], 0
+		o.abort()
 	}
 	o.signal()
 }
@@ -79,14 +82,21 @@ func (o *outbox) signal() {
 	}
 }
 
-// take hands the writer everything queued and the close request, if any,
-// and installs cancel as the way to abort the writes it is about to do.
-func (o *outbox) take(cancel context.CancelFunc) (frames [][]byte, code int, reason string) {
+// take hands the writer everything queued and the close request, if any.
+// The writer gives the slice back with recycle once it has written it.
+func (o *outbox) take() (frames [][]byte, code int, reason string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	frames, o.frames, o.size = o.frames, nil, 0
-	o.abort = cancel
+	frames, o.frames, o.spare, o.size = o.frames, o.spare, nil, 0
 	return frames, o.code, o.reason
+}
+
+// recycle takes back a slice from take for reuse.
+func (o *outbox) recycle(frames [][]byte) {
+	clear(frames) // let the frames be collected
+	o.mu.Lock()
+	o.spare = frames[:0]
+	o.mu.Unlock()
 }
 
 // closing reports whether a close was requested.

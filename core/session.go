@@ -20,11 +20,19 @@ type session struct {
 	conn   Conn
 	caller Caller
 	out    *outbox
-	// ctx ends when the connection does; handlers see it.
+	// ctx ends when the connection does.
 	ctx    context.Context
 	cancel context.CancelFunc
-	calls  chan struct{} // semaphore: one slot per function call in flight
-	wg     sync.WaitGroup
+	// callCtx is ctx carrying the caller, for function handlers.
+	callCtx context.Context
+	// wctx is what writes run under; cancelling it (write timeout, slow
+	// consumer, heartbeat failure) aborts a write blocked on the peer.
+	wctx    context.Context
+	wcancel context.CancelFunc
+	// beat pings the peer; it runs only while a ping is due or in flight.
+	beat  *heartbeat
+	calls chan struct{} // semaphore: one slot per function call in flight
+	wg    sync.WaitGroup
 	// limit and funcLimits are used only by the reader goroutine.
 	limit      *bucket
 	funcLimits map[string]*bucket
@@ -46,15 +54,20 @@ func newClientID() string {
 
 func newSession(srv *Server, conn Conn) *session {
 	ctx, cancel := context.WithCancel(context.Background())
+	wctx, wcancel := context.WithCancel(ctx)
+	caller := Caller{ID: newClientID(), ConnInfo: conn.Info()}
 	return &session{
-		srv:    srv,
-		conn:   conn,
-		caller: Caller{ID: newClientID(), ConnInfo: conn.Info()},
-		out:    newOutbox(srv.opts.maxQueueBytes),
-		ctx:    ctx,
-		cancel: cancel,
-		calls:  make(chan struct{}, srv.opts.maxInflight),
-		subs:   make(map[string]subscription),
+		srv:     srv,
+		conn:    conn,
+		caller:  caller,
+		out:     newOutbox(srv.opts.maxQueueBytes, wcancel),
+		ctx:     ctx,
+		cancel:  cancel,
+		callCtx: context.WithValue(ctx, callerKey{}, caller),
+		wctx:    wctx,
+		wcancel: wcancel,
+		calls:   make(chan struct{}, srv.opts.maxInflight),
+		subs:    make(map[string]subscription),
 
 		limit:      newBucket(srv.opts.rate, srv.opts.burst),
 		funcLimits: map[string]*bucket{},
@@ -68,12 +81,12 @@ func (s *session) run() error {
 	s.wg.Add(1)
 	go s.writeLoop()
 	if hb := s.srv.opts.heartbeat; hb > 0 {
-		s.wg.Add(1)
-		go s.heartbeatLoop(hb)
+		s.beat = startHeartbeat(s, hb)
 	}
 	s.srv.listeners.connected(s.caller)
 	err := s.readLoop()
 	s.cancel()
+	s.beat.stop()
 	s.wg.Wait()
 	s.dropAll()
 	s.srv.forget(s)
@@ -115,52 +128,35 @@ func (s *session) waitClosed() {
 func (s *session) writeLoop() {
 	defer s.wg.Done()
 	defer s.cancel()
+	// One timer for the session's life: a context per batch would cost
+	// allocations on every delivery.
+	timeout := time.AfterFunc(time.Hour, s.wcancel)
+	timeout.Stop()
+	defer timeout.Stop()
 	for {
 		select {
 		case <-s.out.wake:
 		case <-s.ctx.Done():
 			return
 		}
-		ctx, cancel := context.WithTimeout(s.ctx, s.srv.opts.writeTimeout)
-		frames, code, reason := s.out.take(cancel)
+		frames, code, reason := s.out.take()
+		if len(frames) > 0 {
+			timeout.Reset(s.srv.opts.writeTimeout)
+		}
 		for _, f := range frames {
-			if err := s.conn.Write(ctx, f); err != nil {
-				cancel()
+			if err := s.conn.Write(s.wctx, f); err != nil {
 				if code == 0 {
 					s.srv.logger().Debug("hotstate: write failed", "client", s.caller.ID, "err", err)
-				}
-				if code == 0 {
 					code, reason = wire.CloseInternalError, "write failed"
 				}
 				_ = s.conn.Close(code, reason)
 				return
 			}
 		}
-		cancel()
+		timeout.Stop()
+		s.out.recycle(frames)
 		if code != 0 {
 			_ = s.conn.Close(code, reason)
-			return
-		}
-	}
-}
-
-func (s *session) heartbeatLoop(every time.Duration) {
-	defer s.wg.Done()
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case <-t.C:
-		}
-		ctx, cancel := context.WithTimeout(s.ctx, every)
-		err := s.conn.Ping(ctx)
-		cancel()
-		if err != nil {
-			if s.ctx.Err() == nil {
-				s.out.close(wire.CloseHeartbeat, "heartbeat timeout", true)
-			}
 			return
 		}
 	}
