@@ -22,6 +22,9 @@ type conn struct {
 
 	once   sync.Once
 	closed chan struct{} // closed when the close handshake has finished
+	// watched is the write context already watched; only the server's
+	// writer goroutine touches it.
+	watched context.Context
 }
 
 func newConn(ws *websocket.Conn, info hotstate.ConnInfo) *conn {
@@ -39,8 +42,17 @@ func (c *conn) Read(ctx context.Context) ([]byte, error) {
 	return b, nil
 }
 
+// Write sends a frame. coder/websocket arms a context watcher on every
+// write whose context can be cancelled, which costs allocations per frame;
+// the server writes under one context for the connection's life, so the
+// watcher is armed once here instead, and cancelling closes the socket,
+// which unblocks a write stuck on a peer that stopped reading.
 func (c *conn) Write(ctx context.Context, frame []byte) error {
-	return c.ws.Write(ctx, websocket.MessageBinary, frame)
+	if ctx.Done() != nil && ctx != c.watched {
+		c.watched = ctx
+		context.AfterFunc(ctx, func() { _ = c.ws.CloseNow() })
+	}
+	return c.ws.Write(context.Background(), websocket.MessageBinary, frame)
 }
 
 func (c *conn) Ping(ctx context.Context) error { return c.ws.Ping(ctx) }
