@@ -2,12 +2,15 @@ package wire_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/hotstate/hotstate/core/wire"
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 func TestCheckRefusesLies(t *testing.T) {
@@ -85,4 +88,51 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+type plainArgs struct {
+	Text  string           `json:"text"`
+	N     int              `json:"n,omitempty"`
+	Tags  []string         `json:"tags"`
+	Meta  map[string]int64 `json:"meta"`
+	Inner *struct {
+		OK bool `json:"ok"`
+	} `json:"inner"`
+	Skip string `json:"-"`
+}
+
+// TestDecodeValueMatchesJSON checks DecodeValue gives what encoding/json
+// gives for the same value, refusals included.
+func TestDecodeValueMatchesJSON(t *testing.T) {
+	for _, in := range []any{
+		map[string]any{"text": "a", "n": 3, "tags": []any{"x"}, "meta": map[string]any{"k": 7}, "inner": map[string]any{"ok": true}, "extra": 1},
+		map[string]any{"text": "b", "Skip": "no", "-": "no"},
+		map[string]any{},
+		map[string]any{"n": "not a number"},
+		map[string]any{"meta": map[string]any{"k": -1}},
+		map[string]any{"meta": map[string]any{"k": "x"}},
+		map[string]any{"tags": "not a list"},
+		[]any{"x"}, // MessagePack would read an array into a struct; JSON refuses
+		"text",
+	} {
+		raw, err := encodeValue(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, want plainArgs
+		gotErr := wire.DecodeValue(raw, &got)
+		j, _ := json.Marshal(in)
+		wantErr := json.Unmarshal(j, &want)
+		if (gotErr == nil) != (wantErr == nil) || (gotErr == nil && !reflect.DeepEqual(got, want)) {
+			t.Errorf("%v: DecodeValue = %+v, %v; encoding/json = %+v, %v", in, got, gotErr, want, wantErr)
+		}
+	}
+}
+
+func encodeValue(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := msgpack.NewEncoder(&buf)
+	enc.UseCompactInts(true)
+	err := wire.EncodeValue(enc, v)
+	return buf.Bytes(), err
 }
