@@ -1,0 +1,19 @@
+// Command hotbench benchmarks hotstate against a raw WebSocket server and
+// against centrifuge on this machine, side by side, and prints ratios.
+//
+//	go run ./bench/cmd/hotbench                  # the full suite
+//	go run ./bench/cmd/hotbench -quick           # CI smoke run, under two minutes
+//	go run ./bench/cmd/hotbench -json out.json   # also write every figure
+//
+// docs/BENCHMARKS.md describes the method and holds the latest full run.
+package main
+
+import (
+	"os"
+
+	"github.com/hotstate/hotstate/bench/internal/suite"
+)
+
+func main() {
+	os.Exit(suite.Main(os.Args[1:], os.Stdout, os.Stderr))
+}

@@ -1,0 +1,354 @@
+// Package suite is hotbench: it measures hotstate next to a raw
+// github.com/coder/websocket server (the ceiling) and
+// github.com/centrifugal/centrifuge on the same machine in one run.
+//
+// The orchestrator starts every server and every load generator as a
+// separate process running this same program ("serve", "load", "micro"),
+// each with GOMAXPROCS=1 and, where taskset exists and the machine has two
+// cores, the server pinned to CPU 0 and the load generator to CPU 1.
+package suite
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Config is one suite run.
+type Config struct {
+	// Runs is how many times every scenario runs; figures are medians.
+	Runs int
+	// Sizes are the fan-out subscriber counts; idle memory is measured at
+	// the largest.
+	Sizes []int
+	// RPCClients are the RPC concurrency levels.
+	RPCClients []int
+	Systems    []string
+	// Warmup and Phase time each measured phase.
+	Warmup, Phase time.Duration
+	// LatencyDeliveries is the delivery rate of the fan-out latency phase,
+	// per second across all subscribers; the publish rate is this divided
+	// by the subscriber count.
+	LatencyDeliveries float64
+	// Window is the saturation phase's changes in flight.
+	Window int
+	// PerAddr is connections per 127.0.0.x source address (0: one address).
+	PerAddr int
+	// MicroTime is how long each micro measurement runs; 0 skips them.
+	MicroTime time.Duration
+	// Pin pins server and load generator to CPUs 0 and 1 with taskset.
+	Pin bool
+	// Exe runs this program; Env is added to each child's environment.
+	Exe []string
+	Env []string
+	// ProfileDir, when set, receives server CPU and allocation profiles of
+	// each saturation and RPC phase of the first run.
+	ProfileDir string
+	// RepoRoot locates client-js for the JS measurement.
+	RepoRoot string
+	// Quick marks a CI smoke run in the report.
+	Quick bool
+	// Log receives progress lines.
+	Log io.Writer
+}
+
+// FullConfig is the default full suite.
+func FullConfig() Config {
+	return Config{
+		Runs: 3, Sizes: []int{1000, 5000, 10000}, RPCClients: []int{100, 1000},
+		Systems: Systems, Warmup: time.Second, Phase: 5 * time.Second,
+		LatencyDeliveries: 20000, Window: 16, PerAddr: 20000, MicroTime: 2 * time.Second,
+		Pin: true,
+	}
+}
+
+// QuickConfig is the CI smoke suite: one run, short phases.
+func QuickConfig() Config {
+	c := FullConfig()
+	c.Runs, c.Warmup, c.Phase, c.MicroTime, c.Quick = 1, 250*time.Millisecond, time.Second, 300*time.Millisecond, true
+	return c
+}
+
+// Run runs the suite and summarises it.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	if len(cfg.Exe) == 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Exe = []string{exe}
+	}
+	pinned := cfg.Pin && runtime.NumCPU() >= 2
+	if pinned {
+		if _, err := exec.LookPath("taskset"); err != nil {
+			pinned = false
+		}
+	}
+	var systems []string
+	for _, sys := range Systems {
+		if slices.Contains(cfg.Systems, sys) {
+			systems = append(systems, sys)
+		}
+	}
+	if len(systems) != len(cfg.Systems) {
+		return nil, fmt.Errorf("suite: systems are %v", Systems)
+	}
+	cfg.Systems = systems
+	rep := &Report{Started: time.Now().UTC(), Quick: cfg.Quick, Runs: cfg.Runs, Pinned: pinned, Systems: systems}
+	rep.Machine = machine()
+	largest := slices.Max(cfg.Sizes)
+	if lim := rep.Machine.NoFile; lim > 0 && uint64(largest)+256 > lim {
+		return nil, fmt.Errorf("suite: the open file limit %d is too low for %d connections; raise ulimit -n", lim, largest)
+	}
+	o := &orchestrator{cfg: cfg, pinned: pinned}
+	for run := range cfg.Runs {
+		// Rotate the order so no system always goes first after a pause.
+		systems := append(slices.Clone(cfg.Systems[run%len(cfg.Systems):]), cfg.Systems[:run%len(cfg.Systems)]...)
+		for _, n := range cfg.Sizes {
+			for _, sys := range systems {
+				p := LoadParams{
+					System: sys, Mode: ModeFanout, Conns: n,
+					Rate:   max(1, cfg.LatencyDeliveries/float64(n)),
+					Warmup: cfg.Warmup, Phase: cfg.Phase, Window: cfg.Window,
+					Idle: n == largest, PerAddr: cfg.PerAddr,
+				}
+				o.profile(&p, run, fmt.Sprintf("fanout-%d-%s", n, sys))
+				fmt.Fprintf(cfg.Log, "run %d/%d: fan-out %d subscribers, %s", run+1, cfg.Runs, n, sys)
+				res, err := o.scenario(ctx, p)
+				logResult(cfg.Log, res, err)
+				rep.add(run, p, res, err)
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+			}
+		}
+		for _, n := range cfg.RPCClients {
+			for _, sys := range systems {
+				p := LoadParams{System: sys, Mode: ModeRPC, Conns: n, Warmup: cfg.Warmup, Phase: cfg.Phase, PerAddr: cfg.PerAddr}
+				o.profile(&p, run, fmt.Sprintf("rpc-%d-%s", n, sys))
+				fmt.Fprintf(cfg.Log, "run %d/%d: RPC %d clients, %s", run+1, cfg.Runs, n, sys)
+				res, err := o.scenario(ctx, p)
+				logResult(cfg.Log, res, err)
+				rep.add(run, p, res, err)
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+			}
+		}
+	}
+	if cfg.MicroTime > 0 {
+		fmt.Fprintln(cfg.Log, "update cost, frame sizes, MessagePack against JSON")
+		var m MicroResult
+		if err := o.child(ctx, "micro", []string{"-time", cfg.MicroTime.String()}, &m); err != nil {
+			rep.Errors = append(rep.Errors, "micro: "+err.Error())
+		} else {
+			rep.Micro = &m
+		}
+	}
+	fmt.Fprintln(cfg.Log, "JS client")
+	rep.JS = runJS(ctx, cfg.RepoRoot, pinned)
+	rep.Machine.LoadAfter, rep.Machine.PressureAfter = loadAverage(), cpuPressure()
+	rep.Seconds = time.Since(rep.Started).Seconds()
+	rep.summarise()
+	return rep, nil
+}
+
+// logResult finishes a progress line with the headline figures.
+func logResult(w io.Writer, res *LoadResult, err error) {
+	switch {
+	case err != nil:
+		fmt.Fprintf(w, ": %v\n", err)
+	case res.Fanout != nil:
+		f := res.Fanout
+		fmt.Fprintf(w, ": connect %.1fs, p99 %.2f ms, %.0f deliveries/CPU-s (server %.0f%% CPU %.0f%% waiting, loadgen %.0f%% CPU %.0f%% waiting)\n",
+			res.ConnectSeconds, f.P99ms, f.PerCPUSecond, f.ServerUtil*100, f.ServerWait*100, f.LoadUtil*100, f.LoadWait*100)
+	case res.RPC != nil:
+		c := res.RPC
+		fmt.Fprintf(w, ": %.0f calls/CPU-s, p99 %.2f ms (server %.0f%% CPU %.0f%% waiting, loadgen %.0f%% CPU %.0f%% waiting)\n",
+			c.PerCPUSecond, c.P99ms, c.ServerUtil*100, c.ServerWait*100, c.LoadUtil*100, c.LoadWait*100)
+	default:
+		fmt.Fprintln(w)
+	}
+}
+
+type orchestrator struct {
+	cfg    Config
+	pinned bool
+}
+
+func (o *orchestrator) profile(p *LoadParams, run int, name string) {
+	if o.cfg.ProfileDir != "" && run == 0 {
+		p.Profile = filepath.Join(o.cfg.ProfileDir, name)
+	}
+}
+
+// command builds a child process of this program on cpu (-1: unpinned).
+func (o *orchestrator) command(ctx context.Context, cpu int, args ...string) *exec.Cmd {
+	argv := append(slices.Clone(o.cfg.Exe), args...)
+	if o.pinned && cpu >= 0 {
+		argv = append([]string{"taskset", "-c", fmt.Sprint(cpu)}, argv...)
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(append(os.Environ(), "GOMAXPROCS=1"), o.cfg.Env...)
+	cmd.Stderr = os.Stderr
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
+}
+
+// child runs a child to completion and decodes its JSON output into v.
+func (o *orchestrator) child(ctx context.Context, sub string, args []string, v any) error {
+	cmd := o.command(ctx, 0, append([]string{sub}, args...)...)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s: %w", sub, err)
+	}
+	return json.Unmarshal(out.Bytes(), v)
+}
+
+// scenario starts a server, runs one load generator against it, and stops
+// the server.
+func (o *orchestrator) scenario(ctx context.Context, p LoadParams) (*LoadResult, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	srv := o.command(ctx, 0, "serve", "-system", p.System)
+	stdin, err := srv.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := srv.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.Start(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		// Closing stdin stops the server; kill it if it lingers.
+		stdin.Close()
+		done := make(chan struct{})
+		go func() {
+			_ = srv.Wait()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = srv.Process.Signal(syscall.SIGKILL)
+			<-done
+		}
+	}()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		return nil, fmt.Errorf("server %s: %w", p.System, err)
+	}
+	f := strings.Fields(line)
+	if len(f) != 3 || f[0] != "ready" {
+		return nil, fmt.Errorf("server %s said %q", p.System, line)
+	}
+	p.WS, p.Ctl, p.ServerPID = f[1], f[2], srv.Process.Pid
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	load := o.command(ctx, 1, "load", "-params", string(b))
+	var out bytes.Buffer
+	load.Stdout = &out
+	if err := load.Run(); err != nil {
+		return nil, fmt.Errorf("load %s %s %d: %w", p.System, p.Mode, p.Conns, err)
+	}
+	var res LoadResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		return nil, fmt.Errorf("load %s: %w", p.System, err)
+	}
+	return &res, nil
+}
+
+// Machine describes where the suite ran.
+type Machine struct {
+	CPU        string  `json:"cpu"`
+	Cores      int     `json:"cores"`
+	MemoryGiB  float64 `json:"memoryGiB"`
+	Kernel     string  `json:"kernel"`
+	Go         string  `json:"go"`
+	NoFile     uint64  `json:"noFile"`
+	PortRange  string  `json:"portRange"`
+	LoadBefore string  `json:"loadBefore"`
+	LoadAfter  string  `json:"loadAfter"`
+	// CPU pressure: the share of the last minute some task waited for a CPU.
+	PressureBefore string `json:"pressureBefore"`
+	PressureAfter  string `json:"pressureAfter"`
+}
+
+func machine() Machine {
+	m := Machine{Cores: runtime.NumCPU(), Go: runtime.Version(), LoadBefore: loadAverage(), PressureBefore: cpuPressure()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb float64
+		if _, err := fmt.Sscanf(string(b), "MemTotal: %g kB", &kb); err == nil {
+			m.MemoryGiB = kb / (1 << 20)
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		m.PortRange = strings.Join(strings.Fields(string(b)), "-")
+	}
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil {
+		m.NoFile = lim.Cur
+	}
+	return m
+}
+
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// raiseNoFile raises the soft open file limit to the hard one. Go does this
+// itself at start-up since 1.19; doing it again costs nothing and documents
+// the dependency.
+func raiseNoFile() error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return err
+	}
+	if lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	}
+	return nil
+}
+
+var errUsage = errors.New("usage")

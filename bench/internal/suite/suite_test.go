@@ -1,0 +1,229 @@
+package suite
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hotstate/hotstate/core/wire"
+	"go.uber.org/goleak"
+)
+
+// TestMain doubles as the suite's child processes: TestSuiteTiny runs this
+// test binary with HOTBENCH_CHILD=1 as its servers and load generators.
+func TestMain(m *testing.M) {
+	if os.Getenv("HOTBENCH_CHILD") == "1" {
+		os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	// centrifuge's Node.Shutdown returns while its dissolver still sleeps
+	// out the delay before unsubscribing an emptied channel from the broker;
+	// the goroutine is centrifuge's and ends a second later on its own.
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/centrifugal/centrifuge/internal/dissolve.(*Dissolver).runWorker"))
+}
+
+// tinyConfig is the whole suite at toy scale: every code path, seconds.
+func tinyConfig(t *testing.T) Config {
+	return Config{
+		Runs: 1, Sizes: []int{50}, RPCClients: []int{10}, Systems: Systems,
+		Warmup: 100 * time.Millisecond, Phase: 300 * time.Millisecond,
+		LatencyDeliveries: 1000, Window: 4, PerAddr: 20, MicroTime: 10 * time.Millisecond,
+		Exe: []string{os.Args[0]}, Env: []string{"HOTBENCH_CHILD=1"},
+		Quick: true, Log: testWriter{t},
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// TestSuiteTiny runs the suite as the command does, with child processes,
+// and checks that every scenario produced figures. It asserts nothing
+// about their values.
+func TestSuiteTiny(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, tinyConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Errors) > 0 {
+		t.Fatalf("errors: %v", rep.Errors)
+	}
+	if len(rep.Fanout) != 1 || len(rep.RPC) != 1 || rep.Idle == nil || rep.Micro == nil {
+		t.Fatalf("missing results: %+v", rep)
+	}
+	for _, sys := range Systems {
+		f := rep.Fanout[0].Systems[sys]
+		if f == nil || f.LatencySamples == 0 || f.Deliveries == 0 {
+			t.Errorf("%s: fan-out %+v", sys, f)
+		}
+		if c := rep.RPC[0].Systems[sys]; c == nil || c.Calls == 0 {
+			t.Errorf("%s: RPC %+v", sys, c)
+		}
+		if rep.Idle.Systems[sys] == nil {
+			t.Errorf("%s: no idle figures", sys)
+		}
+	}
+	if rep.Micro.SpecReplaceBytes != 42 {
+		t.Errorf("PROTOCOL.md's example frame is %d bytes, the document says 42", rep.Micro.SpecReplaceBytes)
+	}
+	text := rep.Text()
+	for _, want := range []string{"Fan-out", "RPC", "Idle memory", "Targets"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("report lacks %q:\n%s", want, text)
+		}
+	}
+	if svg := rep.ChartSVG(); !strings.Contains(svg, "<polyline") {
+		t.Errorf("chart has no lines:\n%s", svg)
+	}
+	md := filepath.Join(t.TempDir(), "BENCHMARKS.md")
+	if err := os.WriteFile(md, []byte("# Benchmarks\n\nprose\n\n"+markBegin+"\nold\n"+markEnd+"\n\nmore prose\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.UpdateMarkdown(md, "chart.svg"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(md)
+	if s := string(b); strings.Contains(s, "\nold\n") || !strings.Contains(s, "more prose") || !strings.Contains(s, "chart.svg") {
+		t.Errorf("markdown not updated in place:\n%s", s)
+	}
+}
+
+// TestInProcess runs each server and load generator in this process, so
+// the race detector sees the fan-out and RPC paths of both sides, and
+// goleak checks that they stop completely.
+func TestInProcess(t *testing.T) {
+	for _, sys := range Systems {
+		t.Run(sys, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			wsLn, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctlLn, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				if err := Serve(ctx, sys, wsLn, ctlLn); err != nil {
+					t.Errorf("serve: %v", err)
+				}
+			})
+			defer wg.Wait()
+			defer cancel()
+			base := LoadParams{
+				System: sys, WS: wsLn.Addr().String(), Ctl: ctlLn.Addr().String(), ServerPID: os.Getpid(),
+				Warmup: 50 * time.Millisecond, Phase: 200 * time.Millisecond, PerAddr: 10,
+			}
+			fan := base
+			fan.Mode, fan.Conns, fan.Rate, fan.Window, fan.Idle = ModeFanout, 30, 20, 4, true
+			res, err := Load(ctx, fan)
+			if err != nil {
+				t.Fatalf("fan-out: %v", err)
+			}
+			if f := res.Fanout; f.LatencySamples == 0 || f.Deliveries == 0 || res.Idle == nil {
+				t.Errorf("fan-out: %+v", res)
+			}
+			rpc := base
+			rpc.Mode, rpc.Conns = ModeRPC, 5
+			res, err = Load(ctx, rpc)
+			if err != nil {
+				t.Fatalf("rpc: %v", err)
+			}
+			if res.RPC.Calls == 0 {
+				t.Errorf("rpc: %+v", res.RPC)
+			}
+		})
+	}
+}
+
+func TestHistQuantiles(t *testing.T) {
+	var h hist
+	for i := 1; i <= 1000; i++ {
+		h.record(int64(i) * 1000) // 1 µs .. 1 ms
+	}
+	total, q := h.snapshot()
+	if total != 1000 {
+		t.Fatalf("total %d", total)
+	}
+	for _, c := range []struct{ q, want float64 }{{0.5, 500e3}, {0.99, 990e3}} {
+		if got := q(c.q); got < c.want*0.96 || got > c.want*1.04 {
+			t.Errorf("q(%g) = %g, want about %g", c.q, got, c.want)
+		}
+	}
+	for v := uint64(0); v < 1<<20; v += 977 {
+		if b := bucketOf(v); b >= histBuckets || bucketValue(b) > v+v/16+1 || bucketValue(b)+bucketValue(b)/16+1 < v {
+			t.Fatalf("value %d: bucket %d holds %d", v, b, bucketValue(b))
+		}
+	}
+}
+
+func TestStamps(t *testing.T) {
+	m := newMessage(7, 1_712_345_678_901_234_567)
+	frame, err := wire.EncodePatch(feedStore, 1, 7, []wire.Op{{Op: wire.OpReplace, Path: "/last/ts", Value: m.TS}, {Op: wire.OpReplace, Path: "/last/ts", Value: stamp(12)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int64
+	stamps(frame, func(ts int64) { got = append(got, ts) })
+	if len(got) != 2 || got[0] != 1_712_345_678_901_234_567 || got[1] != 12 {
+		t.Fatalf("stamps %v", got)
+	}
+	stamps([]byte("ts=12345"), func(int64) { t.Fatal("found a stamp in a short tail") })
+}
+
+func TestRequestFrames(t *testing.T) {
+	c := &client{sys: Hotstate}
+	var err error
+	if c.args, err = encodeArgs(Hotstate, EchoArgs{ID: 3, Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	req, err := c.request(70000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := wire.Decode(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Type != wire.TypeRPC || f.ID != 70000 || f.Name != echoFunc {
+		t.Fatalf("request decodes to %+v", f)
+	}
+	var a EchoArgs
+	if err := wire.DecodeValue(f.Value, &a); err != nil || a != (EchoArgs{ID: 3, Text: "hi"}) {
+		t.Fatalf("args %+v, %v", a, err)
+	}
+	res, err := wire.EncodeResult(70000, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := c.answers(res, 70000); !ok || err != nil {
+		t.Fatalf("result not recognised: %v %v", ok, err)
+	}
+	if ok, _ := c.answers(res, 70001); ok {
+		t.Fatal("result matched another call")
+	}
+	fail := wire.EncodeFailure(70000, wire.Error{Code: wire.CodeBadArgs, Message: "no"})
+	if _, err := c.answers(fail, 70000); err == nil {
+		t.Fatal("failure not reported")
+	}
+}
+
+func TestSourceAddr(t *testing.T) {
+	if sourceAddr(5, 0) != nil || sourceAddr(5, 10) != nil {
+		t.Fatal("the first address is the kernel's choice")
+	}
+	if a := sourceAddr(25, 10); !a.IP.Equal(net.IPv4(127, 0, 0, 3)) {
+		t.Fatalf("connection 25 at 10 per address: %v", a)
+	}
+}
