@@ -32,4 +32,7 @@ if [ -f client-js/package.json ]; then
 	(cd client-js && npm ci --no-audit --no-fund && npm test)
 fi
 
+step "benchmarks: quick smoke run (ratios are reported, never asserted)"
+go run ./bench/cmd/hotbench -quick
+
 step "all tests passed"
