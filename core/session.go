@@ -143,15 +143,13 @@ func (s *session) writeLoop() {
 		if len(frames) > 0 {
 			timeout.Reset(s.srv.opts.writeTimeout)
 		}
-		for _, f := range frames {
-			if err := s.conn.Write(s.wctx, f); err != nil {
-				if code == 0 {
-					s.srv.logger().Debug("hotstate: write failed", "client", s.caller.ID, "err", err)
-					code, reason = wire.CloseInternalError, "write failed"
-				}
-				_ = s.conn.Close(code, reason)
-				return
+		if err := s.write(frames); err != nil {
+			if code == 0 {
+				s.srv.logger().Debug("hotstate: write failed", "client", s.caller.ID, "err", err)
+				code, reason = wire.CloseInternalError, "write failed"
 			}
+			_ = s.conn.Close(code, reason)
+			return
 		}
 		timeout.Stop()
 		s.out.recycle(frames)
@@ -160,6 +158,29 @@ func (s *session) writeLoop() {
 			return
 		}
 	}
+}
+
+// write sends a batch of frames, in one system call where the transport can.
+func (s *session) write(frames [][]byte) error {
+	c, ok := s.conn.(Corker)
+	if !ok || len(frames) < 2 {
+		c = nil
+	}
+	if c != nil {
+		c.Cork()
+	}
+	for _, f := range frames {
+		if err := s.conn.Write(s.wctx, f); err != nil {
+			if c != nil {
+				_ = c.Flush()
+			}
+			return err
+		}
+	}
+	if c != nil {
+		return c.Flush()
+	}
+	return nil
 }
 
 // handle acts on one inbound frame. A panic in anything it calls (an Allow

@@ -19,20 +19,36 @@ const closeWait = time.Second
 type conn struct {
 	ws   *websocket.Conn
 	info hotstate.ConnInfo
+	// cork is the socket under ws when the handshake went through
+	// corkWriter, which is how Cork and Flush reach it.
+	cork *corkConn
 
 	once   sync.Once
 	closed chan struct{} // closed when the close handshake has finished
-	// watched is the write context already watched; only the server's
-	// writer goroutine touches it.
-	watched context.Context
+	// readWatched and writeWatched are the contexts already watched; only
+	// the server's reader and writer goroutines touch them.
+	readWatched, writeWatched context.Context
 }
 
-func newConn(ws *websocket.Conn, info hotstate.ConnInfo) *conn {
-	return &conn{ws: ws, info: info, closed: make(chan struct{})}
+func newConn(ws *websocket.Conn, cork *corkConn, info hotstate.ConnInfo) *conn {
+	return &conn{ws: ws, cork: cork, info: info, closed: make(chan struct{})}
+}
+
+// watch closes the socket when ctx ends. coder/websocket would arm a
+// watcher on every read and write whose context can be cancelled, which
+// costs allocations per frame; the server reads and writes under one
+// context each for the connection's life, so each is watched once here.
+// Closing the socket unblocks a read or a write stuck on the peer.
+func (c *conn) watch(ctx context.Context, watched *context.Context) {
+	if ctx.Done() != nil && ctx != *watched {
+		*watched = ctx
+		context.AfterFunc(ctx, func() { _ = c.ws.CloseNow() })
+	}
 }
 
 func (c *conn) Read(ctx context.Context) ([]byte, error) {
-	typ, b, err := c.ws.Read(ctx)
+	c.watch(ctx, &c.readWatched)
+	typ, b, err := c.ws.Read(context.Background())
 	if err != nil {
 		return nil, err
 	}
@@ -42,17 +58,24 @@ func (c *conn) Read(ctx context.Context) ([]byte, error) {
 	return b, nil
 }
 
-// Write sends a frame. coder/websocket arms a context watcher on every
-// write whose context can be cancelled, which costs allocations per frame;
-// the server writes under one context for the connection's life, so the
-// watcher is armed once here instead, and cancelling closes the socket,
-// which unblocks a write stuck on a peer that stopped reading.
 func (c *conn) Write(ctx context.Context, frame []byte) error {
-	if ctx.Done() != nil && ctx != c.watched {
-		c.watched = ctx
-		context.AfterFunc(ctx, func() { _ = c.ws.CloseNow() })
-	}
+	c.watch(ctx, &c.writeWatched)
 	return c.ws.Write(context.Background(), websocket.MessageBinary, frame)
+}
+
+// Cork holds writes back until Flush, which sends them in one system call.
+func (c *conn) Cork() {
+	if c.cork != nil {
+		c.cork.cork()
+	}
+}
+
+// Flush sends what Cork held back.
+func (c *conn) Flush() error {
+	if c.cork == nil {
+		return nil
+	}
+	return c.cork.flush()
 }
 
 func (c *conn) Ping(ctx context.Context) error { return c.ws.Ping(ctx) }

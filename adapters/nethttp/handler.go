@@ -100,7 +100,8 @@ func serve(srv *hotstate.Server, c *config, w http.ResponseWriter, r *http.Reque
 		}
 		identity = id
 	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	cw := &corkWriter{ResponseWriter: w}
+	ws, err := websocket.Accept(cw, r, &websocket.AcceptOptions{
 		// The origin was checked above, by the rule every transport shares.
 		InsecureSkipVerify: true,
 	})
@@ -108,7 +109,7 @@ func serve(srv *hotstate.Server, c *config, w http.ResponseWriter, r *http.Reque
 		return
 	}
 	ws.SetReadLimit(int64(srv.MaxFrameBytes()))
-	conn := newConn(ws, hotstate.ConnInfo{RemoteAddr: r.RemoteAddr, Header: r.Header.Clone(), Identity: identity})
+	conn := newConn(ws, cw.conn, hotstate.ConnInfo{RemoteAddr: r.RemoteAddr, Header: r.Header.Clone(), Identity: identity})
 	_ = srv.ServeConn(r.Context(), conn)
 	conn.wait()
 }
