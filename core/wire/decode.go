@@ -255,6 +255,9 @@ func DecodeValue(raw []byte, v any) error {
 		*p = t
 		return err
 	}
+	if bind(raw, v) {
+		return nil
+	}
 	t, err := DecodeAny(raw)
 	if err != nil {
 		return err

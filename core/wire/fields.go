@@ -32,6 +32,7 @@ const (
 	facetEncoder
 	facetCloner
 	facetDiffer
+	facetBinder
 )
 
 var (
