@@ -111,33 +111,35 @@ func (s *session) call(f wire.Frame) {
 	}()
 }
 
-// answer runs one call and queues its res frame.
+// answer runs one call and sends its res frame.
 func (s *session) answer(id uint64, h handler, args []byte) {
 	result, err := s.invoke(s.callCtx, h, args)
 	if err == nil {
 		frame, encErr := wire.EncodeResult(id, result)
 		if encErr == nil {
-			s.out.push(frame)
+			s.send(frame)
 			return
 		}
 		s.srv.listeners.failed(fmt.Errorf("hotstate: encoding a result: %w", encErr), s.caller.ID)
-		s.fail(id, wire.CodeInternal, "internal server error")
-		return
+		err = errInternal
 	}
 	var e *Error
 	switch {
 	case errors.As(err, &e):
-		s.fail(id, e.Code, e.Message)
 	case errors.Is(err, errBadArgs):
-		s.fail(id, wire.CodeBadArgs, err.Error())
-	case errors.Is(err, errPanicked):
-		s.fail(id, wire.CodeInternal, "internal server error")
+		e = &Error{Code: wire.CodeBadArgs, Message: err.Error()}
+	case errors.Is(err, errPanicked), errors.Is(err, errInternal):
+		e = &Error{Code: wire.CodeInternal, Message: "internal server error"}
 	default:
-		s.fail(id, wire.CodeError, err.Error())
+		e = &Error{Code: wire.CodeError, Message: err.Error()}
 	}
+	s.send(wire.EncodeFailure(id, wire.Error{Code: e.Code, Message: e.Message}))
 }
 
-var errPanicked = errors.New("hotstate: handler panicked")
+var (
+	errPanicked = errors.New("hotstate: handler panicked")
+	errInternal = errors.New("hotstate: result could not be encoded")
+)
 
 // invoke calls h and turns a panic into errPanicked, logging the value
 // instead of sending it anywhere.

@@ -20,6 +20,9 @@ type outbox struct {
 	// of frames allocates nothing.
 	spare [][]byte
 	size  int
+	// busy is true while a goroutine writes to the connection: the writer
+	// draining the queue, or a function call sending its result directly.
+	busy bool
 	// code is the close code once closing was requested, else 0.
 	code   int
 	reason string
@@ -82,21 +85,47 @@ func (o *outbox) signal() {
 	}
 }
 
-// take hands the writer everything queued and the close request, if any.
-// The writer gives the slice back with recycle once it has written it.
-func (o *outbox) take() (frames [][]byte, code int, reason string) {
+// take hands the writer everything queued and the close request, if any,
+// and marks the connection busy; ok is false while another goroutine
+// writes, which wakes the writer again when it is done. The writer ends
+// its turn with done.
+func (o *outbox) take() (frames [][]byte, code int, reason string, ok bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if o.busy {
+		return nil, 0, "", false
+	}
+	o.busy = true
 	frames, o.frames, o.spare, o.size = o.frames, o.spare, nil, 0
-	return frames, o.code, o.reason
+	return frames, o.code, o.reason, true
 }
 
-// recycle takes back a slice from take for reuse.
-func (o *outbox) recycle(frames [][]byte) {
+// claim marks the connection busy for a direct write, when nothing is
+// queued and no one is writing; the caller ends its turn with done.
+func (o *outbox) claim() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.busy || o.code != 0 || len(o.frames) > 0 {
+		return false
+	}
+	o.busy = true
+	return true
+}
+
+// done ends a turn of writing, taking back the slice from take for reuse,
+// and wakes the writer for whatever arrived meanwhile.
+func (o *outbox) done(frames [][]byte) {
 	clear(frames) // let the frames be collected
 	o.mu.Lock()
-	o.spare = frames[:0]
+	if frames != nil {
+		o.spare = frames[:0]
+	}
+	o.busy = false
+	pending := len(o.frames) > 0 || o.code != 0
 	o.mu.Unlock()
+	if pending {
+		o.signal()
+	}
 }
 
 // closing reports whether a close was requested.

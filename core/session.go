@@ -29,6 +29,11 @@ type session struct {
 	// consumer, heartbeat failure) aborts a write blocked on the peer.
 	wctx    context.Context
 	wcancel context.CancelFunc
+	// timeout cancels wctx when a write takes too long; one timer for the
+	// session's life, since a context per write would cost allocations on
+	// every delivery. Only the goroutine whose turn it is to write (see
+	// outbox.take and outbox.claim) arms it.
+	timeout *time.Timer
 	// beat pings the peer; it runs only while a ping is due or in flight.
 	beat  *heartbeat
 	calls chan struct{} // semaphore: one slot per function call in flight
@@ -78,6 +83,8 @@ func newSession(srv *Server, conn Conn) *session {
 // session held.
 func (s *session) run() error {
 	s.out.push(wire.EncodeHello(s.caller.ID))
+	s.timeout = time.AfterFunc(time.Hour, s.wcancel)
+	s.timeout.Stop()
 	s.wg.Add(1)
 	go s.writeLoop()
 	if hb := s.srv.opts.heartbeat; hb > 0 {
@@ -128,20 +135,15 @@ func (s *session) waitClosed() {
 func (s *session) writeLoop() {
 	defer s.wg.Done()
 	defer s.cancel()
-	// One timer for the session's life: a context per batch would cost
-	// allocations on every delivery.
-	timeout := time.AfterFunc(time.Hour, s.wcancel)
-	timeout.Stop()
-	defer timeout.Stop()
 	for {
 		select {
 		case <-s.out.wake:
 		case <-s.ctx.Done():
 			return
 		}
-		frames, code, reason := s.out.take()
-		if len(frames) > 0 {
-			timeout.Reset(s.srv.opts.writeTimeout)
+		frames, code, reason, ok := s.out.take()
+		if !ok {
+			continue
 		}
 		if err := s.write(frames); err != nil {
 			if code == 0 {
@@ -151,8 +153,7 @@ func (s *session) writeLoop() {
 			_ = s.conn.Close(code, reason)
 			return
 		}
-		timeout.Stop()
-		s.out.recycle(frames)
+		s.out.done(frames)
 		if code != 0 {
 			_ = s.conn.Close(code, reason)
 			return
@@ -160,8 +161,28 @@ func (s *session) writeLoop() {
 	}
 }
 
+// send queues a frame for the writer, or writes it at once when the
+// connection is idle, which spares the writer a wake-up. Only goroutines
+// that may block on the peer call it: function calls sending their result.
+func (s *session) send(frame []byte) {
+	if !s.out.claim() {
+		s.out.push(frame)
+		return
+	}
+	if err := s.write([][]byte{frame}); err != nil {
+		s.srv.logger().Debug("hotstate: write failed", "client", s.caller.ID, "err", err)
+		s.out.close(wire.CloseInternalError, "write failed", true)
+	}
+	s.out.done(nil)
+}
+
 // write sends a batch of frames, in one system call where the transport can.
 func (s *session) write(frames [][]byte) error {
+	if len(frames) == 0 {
+		return nil
+	}
+	s.timeout.Reset(s.srv.opts.writeTimeout)
+	defer s.timeout.Stop()
 	c, ok := s.conn.(Corker)
 	if !ok || len(frames) < 2 {
 		c = nil

@@ -19,9 +19,8 @@ const closeWait = time.Second
 type conn struct {
 	ws   *websocket.Conn
 	info hotstate.ConnInfo
-	// cork is the socket under ws when the handshake went through
-	// corkWriter, which is how Cork and Flush reach it.
-	cork *corkConn
+	// sock is the socket under ws.
+	sock *corkConn
 
 	once   sync.Once
 	closed chan struct{} // closed when the close handshake has finished
@@ -30,19 +29,21 @@ type conn struct {
 	readWatched, writeWatched context.Context
 }
 
-func newConn(ws *websocket.Conn, cork *corkConn, info hotstate.ConnInfo) *conn {
-	return &conn{ws: ws, cork: cork, info: info, closed: make(chan struct{})}
+func newConn(ws *websocket.Conn, sock *corkConn, info hotstate.ConnInfo) *conn {
+	return &conn{ws: ws, sock: sock, info: info, closed: make(chan struct{})}
 }
 
 // watch closes the socket when ctx ends. coder/websocket would arm a
 // watcher on every read and write whose context can be cancelled, which
 // costs allocations per frame; the server reads and writes under one
 // context each for the connection's life, so each is watched once here.
-// Closing the socket unblocks a read or a write stuck on the peer.
+// Closing the socket unblocks a read or a write stuck on the peer. It is
+// closed directly: CloseNow defers to a close handshake in progress, which
+// itself waits for the reader.
 func (c *conn) watch(ctx context.Context, watched *context.Context) {
 	if ctx.Done() != nil && ctx != *watched {
 		*watched = ctx
-		context.AfterFunc(ctx, func() { _ = c.ws.CloseNow() })
+		context.AfterFunc(ctx, func() { _ = c.sock.Close() })
 	}
 }
 
@@ -64,19 +65,10 @@ func (c *conn) Write(ctx context.Context, frame []byte) error {
 }
 
 // Cork holds writes back until Flush, which sends them in one system call.
-func (c *conn) Cork() {
-	if c.cork != nil {
-		c.cork.cork()
-	}
-}
+func (c *conn) Cork() { c.sock.cork() }
 
 // Flush sends what Cork held back.
-func (c *conn) Flush() error {
-	if c.cork == nil {
-		return nil
-	}
-	return c.cork.flush()
-}
+func (c *conn) Flush() error { return c.sock.flush() }
 
 func (c *conn) Ping(ctx context.Context) error { return c.ws.Ping(ctx) }
 
