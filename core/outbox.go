@@ -9,30 +9,37 @@ import (
 
 // outbox is a session's byte-capped queue of encoded frames. Pushing never
 // blocks, so a store can broadcast to every subscriber while it holds its
-// lock; the session's writer goroutine drains it.
+// lock. A writer goroutine drains the queue; it runs only while there is
+// something to write, so an idle connection keeps no goroutine but its
+// reader.
 type outbox struct {
-	wake chan struct{} // capacity 1: "there is something to do"
-	max  int
+	max int
+	// start starts a writer goroutine. It is called with mu held, when
+	// nobody is writing, so at most one writer runs at a time.
+	start func()
+	// abort cancels the writes of the connection, for peers that stopped
+	// reading.
+	abort context.CancelFunc
 
-	mu     sync.Mutex // guards frames, spare, size, code, reason
+	mu     sync.Mutex // guards everything below
 	frames [][]byte
 	// spare is the slice the writer handed back, reused so a steady flow
 	// of frames allocates nothing.
 	spare [][]byte
 	size  int
-	// busy is true while a goroutine writes to the connection: the writer
-	// draining the queue, or a function call sending its result directly.
+	// busy is true while a goroutine writes to the connection: the writer,
+	// or a function call sending its result directly.
 	busy bool
+	// ended is true once nothing more may be written: the connection is
+	// closed or the session is over.
+	ended bool
 	// code is the close code once closing was requested, else 0.
 	code   int
 	reason string
-	// abort cancels the writes of the connection, for peers that stopped
-	// reading; set once, before the writer starts.
-	abort context.CancelFunc
 }
 
-func newOutbox(max int, abort context.CancelFunc) *outbox {
-	return &outbox{wake: make(chan struct{}, 1), max: max, abort: abort}
+func newOutbox(max int, start func(), abort context.CancelFunc) *outbox {
+	return &outbox{max: max, start: start, abort: abort}
 }
 
 // push queues frame. Past the byte limit it empties the queue and asks the
@@ -40,19 +47,17 @@ func newOutbox(max int, abort context.CancelFunc) *outbox {
 // the frame was not queued.
 func (o *outbox) push(frame []byte) bool {
 	o.mu.Lock()
-	if o.code != 0 {
-		o.mu.Unlock()
+	defer o.mu.Unlock()
+	if o.code != 0 || o.ended {
 		return false
 	}
 	if o.size+len(frame) > o.max {
 		o.closeLocked(wire.CloseSlowConsumer, "slow consumer", true)
-		o.mu.Unlock()
 		return false
 	}
 	o.frames = append(o.frames, frame)
 	o.size += len(frame)
-	o.mu.Unlock()
-	o.signal()
+	o.kickLocked()
 	return true
 }
 
@@ -66,7 +71,7 @@ func (o *outbox) close(code int, reason string, abort bool) {
 }
 
 func (o *outbox) closeLocked(code int, reason string, abort bool) {
-	if o.code != 0 {
+	if o.code != 0 || o.ended {
 		return
 	}
 	o.code, o.reason = code, reason
@@ -75,57 +80,63 @@ func (o *outbox) closeLocked(code int, reason string, abort bool) {
 		o.frames, o.size = o.frames[:0], 0
 		o.abort()
 	}
-	o.signal()
+	o.kickLocked()
 }
 
-func (o *outbox) signal() {
-	select {
-	case o.wake <- struct{}{}:
-	default:
+// kickLocked starts a writer unless someone is writing already.
+func (o *outbox) kickLocked() {
+	if !o.busy && !o.ended {
+		o.busy = true
+		o.start()
 	}
 }
 
-// take hands the writer everything queued and the close request, if any,
-// and marks the connection busy; ok is false while another goroutine
-// writes, which wakes the writer again when it is done. The writer ends
-// its turn with done.
-func (o *outbox) take() (frames [][]byte, code int, reason string, ok bool) {
+// next hands the writer everything queued and the close request, if any,
+// taking back the slice it handed out last time for reuse. When there is
+// nothing to do the writer's turn is over and ok is false.
+func (o *outbox) next(written [][]byte) (frames [][]byte, code int, reason string, ok bool) {
+	clear(written) // let the frames be collected
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.busy {
+	if written != nil {
+		o.spare = written[:0]
+	}
+	if len(o.frames) == 0 && o.code == 0 {
+		o.busy = false
 		return nil, 0, "", false
 	}
-	o.busy = true
 	frames, o.frames, o.spare, o.size = o.frames, o.spare, nil, 0
 	return frames, o.code, o.reason, true
 }
 
-// claim marks the connection busy for a direct write, when nothing is
-// queued and no one is writing; the caller ends its turn with done.
+// claim takes the turn to write for a direct write, when nothing is queued
+// and nobody is writing; the caller gives it back with release.
 func (o *outbox) claim() bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.busy || o.code != 0 || len(o.frames) > 0 {
+	if o.busy || o.ended || o.code != 0 || len(o.frames) > 0 {
 		return false
 	}
 	o.busy = true
 	return true
 }
 
-// done ends a turn of writing, taking back the slice from take for reuse,
-// and wakes the writer for whatever arrived meanwhile.
-func (o *outbox) done(frames [][]byte) {
-	clear(frames) // let the frames be collected
+// release ends a direct write and starts the writer for whatever arrived
+// meanwhile.
+func (o *outbox) release() {
 	o.mu.Lock()
-	if frames != nil {
-		o.spare = frames[:0]
-	}
+	defer o.mu.Unlock()
 	o.busy = false
-	pending := len(o.frames) > 0 || o.code != 0
-	o.mu.Unlock()
-	if pending {
-		o.signal()
+	if len(o.frames) > 0 || o.code != 0 {
+		o.kickLocked()
 	}
+}
+
+// end stops all writing: later frames are dropped and no writer starts.
+func (o *outbox) end() {
+	o.mu.Lock()
+	o.ended = true
+	o.mu.Unlock()
 }
 
 // closing reports whether a close was requested.

@@ -13,8 +13,9 @@ import (
 )
 
 // session is the server's side of one connection. Its goroutines: the
-// caller of ServeConn reads, one writer drains the outbox, one pings, and
-// each function call runs in its own; ServeConn waits for all of them.
+// caller of ServeConn reads, a writer drains the outbox while it holds
+// frames, a timer pings, and each function call runs in its own; ServeConn
+// waits for all of them.
 type session struct {
 	srv    *Server
 	conn   Conn
@@ -61,32 +62,34 @@ func newSession(srv *Server, conn Conn) *session {
 	ctx, cancel := context.WithCancel(context.Background())
 	wctx, wcancel := context.WithCancel(ctx)
 	caller := Caller{ID: newClientID(), ConnInfo: conn.Info()}
-	return &session{
+	s := &session{
 		srv:     srv,
 		conn:    conn,
 		caller:  caller,
-		out:     newOutbox(srv.opts.maxQueueBytes, wcancel),
 		ctx:     ctx,
 		cancel:  cancel,
 		callCtx: context.WithValue(ctx, callerKey{}, caller),
 		wctx:    wctx,
 		wcancel: wcancel,
+		timeout: time.AfterFunc(time.Hour, wcancel),
 		calls:   make(chan struct{}, srv.opts.maxInflight),
 		subs:    make(map[string]subscription),
 
 		limit:      newBucket(srv.opts.rate, srv.opts.burst),
 		funcLimits: map[string]*bucket{},
 	}
+	s.timeout.Stop()
+	s.out = newOutbox(srv.opts.maxQueueBytes, func() {
+		s.wg.Add(1)
+		go s.drain()
+	}, wcancel)
+	return s
 }
 
 // run serves the connection until it ends and then releases everything the
 // session held.
 func (s *session) run() error {
 	s.out.push(wire.EncodeHello(s.caller.ID))
-	s.timeout = time.AfterFunc(time.Hour, s.wcancel)
-	s.timeout.Stop()
-	s.wg.Add(1)
-	go s.writeLoop()
 	if hb := s.srv.opts.heartbeat; hb > 0 {
 		s.beat = startHeartbeat(s, hb)
 	}
@@ -94,6 +97,7 @@ func (s *session) run() error {
 	err := s.readLoop()
 	s.cancel()
 	s.beat.stop()
+	s.out.end() // no writer starts after this, so wg cannot grow
 	s.wg.Wait()
 	s.dropAll()
 	s.srv.forget(s)
@@ -132,37 +136,45 @@ func (s *session) waitClosed() {
 	}
 }
 
-func (s *session) writeLoop() {
+// drain is the writer: it writes what is queued until nothing is, then
+// returns; the next push starts another.
+func (s *session) drain() {
 	defer s.wg.Done()
-	defer s.cancel()
+	var frames [][]byte
 	for {
-		select {
-		case <-s.out.wake:
-		case <-s.ctx.Done():
-			return
-		}
-		frames, code, reason, ok := s.out.take()
+		var (
+			code   int
+			reason string
+			ok     bool
+		)
+		frames, code, reason, ok = s.out.next(frames)
 		if !ok {
-			continue
+			return
 		}
 		if err := s.write(frames); err != nil {
 			if code == 0 {
 				s.srv.logger().Debug("hotstate: write failed", "client", s.caller.ID, "err", err)
 				code, reason = wire.CloseInternalError, "write failed"
 			}
-			_ = s.conn.Close(code, reason)
+			s.finish(code, reason)
 			return
 		}
-		s.out.done(frames)
 		if code != 0 {
-			_ = s.conn.Close(code, reason)
+			s.finish(code, reason)
 			return
 		}
 	}
 }
 
+// finish closes the connection with code and ends the session.
+func (s *session) finish(code int, reason string) {
+	s.out.end()
+	_ = s.conn.Close(code, reason)
+	s.cancel()
+}
+
 // send queues a frame for the writer, or writes it at once when the
-// connection is idle, which spares the writer a wake-up. Only goroutines
+// connection is idle, which spares starting the writer. Only goroutines
 // that may block on the peer call it: function calls sending their result.
 func (s *session) send(frame []byte) {
 	if !s.out.claim() {
@@ -173,7 +185,7 @@ func (s *session) send(frame []byte) {
 		s.srv.logger().Debug("hotstate: write failed", "client", s.caller.ID, "err", err)
 		s.out.close(wire.CloseInternalError, "write failed", true)
 	}
-	s.out.done(nil)
+	s.out.release()
 }
 
 // write sends a batch of frames, in one system call where the transport can.

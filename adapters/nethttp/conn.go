@@ -3,7 +3,9 @@ package hothttp
 import (
 	"context"
 	"fmt"
+	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -19,8 +21,11 @@ const closeWait = time.Second
 type conn struct {
 	ws   *websocket.Conn
 	info hotstate.ConnInfo
-	// sock is the socket under ws.
-	sock *corkConn
+	// sock is the socket under ws; data frames are written to it directly.
+	sock *socket
+	// closing is set once Close was called: no data frame may follow the
+	// close frame.
+	closing atomic.Bool
 
 	once   sync.Once
 	closed chan struct{} // closed when the close handshake has finished
@@ -29,7 +34,7 @@ type conn struct {
 	readWatched, writeWatched context.Context
 }
 
-func newConn(ws *websocket.Conn, sock *corkConn, info hotstate.ConnInfo) *conn {
+func newConn(ws *websocket.Conn, sock *socket, info hotstate.ConnInfo) *conn {
 	return &conn{ws: ws, sock: sock, info: info, closed: make(chan struct{})}
 }
 
@@ -61,7 +66,10 @@ func (c *conn) Read(ctx context.Context) ([]byte, error) {
 
 func (c *conn) Write(ctx context.Context, frame []byte) error {
 	c.watch(ctx, &c.writeWatched)
-	return c.ws.Write(context.Background(), websocket.MessageBinary, frame)
+	if c.closing.Load() {
+		return net.ErrClosed
+	}
+	return c.sock.writeFrame(frame)
 }
 
 // Cork holds writes back until Flush, which sends them in one system call.
@@ -75,6 +83,7 @@ func (c *conn) Ping(ctx context.Context) error { return c.ws.Ping(ctx) }
 func (c *conn) Info() hotstate.ConnInfo { return c.info }
 
 func (c *conn) Close(code int, reason string) error {
+	c.closing.Store(true)
 	c.once.Do(func() {
 		go func() {
 			defer close(c.closed)

@@ -100,8 +100,8 @@ func serve(srv *hotstate.Server, c *config, w http.ResponseWriter, r *http.Reque
 		}
 		identity = id
 	}
-	cw := &corkWriter{ResponseWriter: w}
-	ws, err := websocket.Accept(cw, r, &websocket.AcceptOptions{
+	hj := &hijacker{ResponseWriter: w}
+	ws, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
 		// The origin was checked above, by the rule every transport shares.
 		InsecureSkipVerify: true,
 	})
@@ -109,7 +109,7 @@ func serve(srv *hotstate.Server, c *config, w http.ResponseWriter, r *http.Reque
 		return
 	}
 	ws.SetReadLimit(int64(srv.MaxFrameBytes()))
-	conn := newConn(ws, cw.conn, hotstate.ConnInfo{RemoteAddr: r.RemoteAddr, Header: r.Header.Clone(), Identity: identity})
+	conn := newConn(ws, hj.sock, hotstate.ConnInfo{RemoteAddr: r.RemoteAddr, Header: r.Header, Identity: identity})
 	_ = srv.ServeConn(r.Context(), conn)
 	conn.wait()
 }

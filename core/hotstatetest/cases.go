@@ -27,6 +27,7 @@ var cases = []struct {
 }{
 	{"SnapshotThenPatches", testSnapshotThenPatches},
 	{"Functions", testFunctions},
+	{"FrameSizes", testFrameSizes},
 	{"Events", testEvents},
 	{"MissingStore", testMissingStore},
 	{"MalformedFrames", testMalformedFrames},
@@ -155,6 +156,44 @@ func testFunctions(t *testing.T, mount Mount) {
 	}
 	if got := Decode(t, p.Call(9, "identity", nil).Value); got != nil {
 		t.Fatalf("identity without a hook = %v, want nil", got)
+	}
+}
+
+// testFrameSizes sends results whose frames cross the WebSocket header's
+// length forms (7-bit up to 125 bytes, 16-bit up to 65 535, 64-bit beyond),
+// thirty calls in flight at a time so that they also go out in batches.
+func testFrameSizes(t *testing.T, mount Mount) {
+	srv, _ := newServer()
+	hotstate.Handle(srv, "sized", func(_ context.Context, n int) (string, error) {
+		return strings.Repeat("a", n), nil
+	})
+	p := Dial(t, mount(t, srv, Options{}), nil)
+	var sizes []int
+	for n := 90; n <= 140; n++ {
+		sizes = append(sizes, n)
+	}
+	for n := 65480; n <= 65560; n += 4 {
+		sizes = append(sizes, n)
+	}
+	sizes = append(sizes, 0, 1<<20)
+	for start := 0; start < len(sizes); start += 30 {
+		batch := sizes[start:min(start+30, len(sizes))]
+		for i, n := range batch {
+			call, err := wire.EncodeRPC(uint64(i+1), "sized", n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.Send(call)
+		}
+		for range batch {
+			res := p.Expect(wire.TypeRes)
+			if res.Err != nil || res.ID < 1 || int(res.ID) > len(batch) {
+				t.Fatalf("res %+v", res)
+			}
+			if got, want := Decode(t, res.Value), strings.Repeat("a", batch[res.ID-1]); got != want {
+				t.Fatalf("call %d: %d bytes back, want %d", res.ID, len(got.(string)), len(want))
+			}
+		}
 	}
 }
 

@@ -23,9 +23,9 @@ func (c *countingConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
-// loopback returns a corkConn over one end of a TCP connection on loopback
+// loopback returns a socket over one end of a TCP connection on loopback
 // and a reader of everything that arrives at the other end.
-func loopback(t *testing.T) (*corkConn, *countingConn, func() []byte) {
+func loopback(t *testing.T) (*socket, *countingConn, func() []byte) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -48,7 +48,7 @@ func loopback(t *testing.T) (*corkConn, *countingConn, func() []byte) {
 		t.Fatal(err)
 	}
 	cc := &countingConn{Conn: nc}
-	return &corkConn{Conn: cc}, cc, func() []byte { nc.Close(); return <-got }
+	return &socket{Conn: cc}, cc, func() []byte { nc.Close(); return <-got }
 }
 
 func TestCorkGathersWritesIntoOne(t *testing.T) {
@@ -110,7 +110,7 @@ func TestCorkFlushReportsAFailedWriteAndUncorks(t *testing.T) {
 	}
 }
 
-func mustWrite(t *testing.T, c *corkConn, s string) {
+func mustWrite(t *testing.T, c *socket, s string) {
 	t.Helper()
 	if n, err := c.Write([]byte(s)); err != nil || n != len(s) {
 		t.Fatalf("write %q: %d, %v", s, n, err)

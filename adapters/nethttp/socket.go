@@ -1,0 +1,166 @@
+package hothttp
+
+import (
+	"bufio"
+	"encoding/binary"
+	"net"
+	"net/http"
+	"sync"
+)
+
+// corkLimit bounds what a corked socket holds back: a batch larger than
+// this goes out in several system calls.
+const corkLimit = 64 << 10
+
+// corkBufs recycles the buffers of held-back bytes, so an idle connection
+// holds none.
+var corkBufs = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+
+// socket is the hijacked connection under coder/websocket. The server's
+// data frames bypass coder/websocket: writeFrame frames them itself (an
+// unmasked binary frame is two to ten header bytes, RFC 6455 section 5.2)
+// and sends header and payload in one write. While corked it gathers
+// writes and sends them in one system call when flushed. Whatever
+// coder/websocket writes (pongs, pings, the close frame) passes through
+// Write under the same lock, so frames never interleave and keep their
+// order.
+type socket struct {
+	net.Conn
+	mu  sync.Mutex // held across writes to the connection
+	buf *[]byte    // non-nil while corked
+}
+
+func (c *socket) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.buf == nil {
+		return c.Conn.Write(p)
+	}
+	if err := c.hold(nil, p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// writeFrame sends payload as one binary frame.
+func (c *socket) writeFrame(payload []byte) error {
+	var h [10]byte
+	head := appendFrameHeader(h[:0], len(payload))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.buf != nil {
+		return c.hold(head, payload)
+	}
+	c.buf = corkBufs.Get().(*[]byte)
+	err := c.hold(head, payload)
+	if ferr := c.uncork(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// appendFrameHeader appends the header of a final, unmasked binary frame
+// of n bytes.
+func appendFrameHeader(b []byte, n int) []byte {
+	const finBinary = 0x82
+	switch {
+	case n <= 125:
+		return append(b, finBinary, byte(n))
+	case n <= 0xffff:
+		return binary.BigEndian.AppendUint16(append(b, finBinary, 126), uint16(n))
+	default:
+		return binary.BigEndian.AppendUint64(append(b, finBinary, 127), uint64(n))
+	}
+}
+
+// hold appends a and b to the held-back bytes. When that would pass
+// corkLimit it sends what it holds first, and sends a and b at once when
+// they alone would. Called with mu held, while corked.
+func (c *socket) hold(a, b []byte) error {
+	if len(*c.buf)+len(a)+len(b) > corkLimit {
+		if err := c.drain(); err != nil {
+			return err
+		}
+		if len(a)+len(b) > corkLimit {
+			if _, err := c.Conn.Write(a); err != nil {
+				return err
+			}
+			_, err := c.Conn.Write(b)
+			return err
+		}
+	}
+	*c.buf = append(append(*c.buf, a...), b...)
+	return nil
+}
+
+// cork holds back writes until flush.
+func (c *socket) cork() {
+	c.mu.Lock()
+	if c.buf == nil {
+		c.buf = corkBufs.Get().(*[]byte)
+	}
+	c.mu.Unlock()
+}
+
+// flush sends what cork held back and uncorks, even when the write fails.
+func (c *socket) flush() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.buf == nil {
+		return nil
+	}
+	return c.uncork()
+}
+
+// uncork sends the held-back bytes and returns the buffer to the pool.
+// Called with mu held, while corked.
+func (c *socket) uncork() error {
+	err := c.drain()
+	if cap(*c.buf) <= corkLimit {
+		corkBufs.Put(c.buf)
+	}
+	c.buf = nil
+	return err
+}
+
+// drain writes the held-back bytes; called with mu held, while corked.
+func (c *socket) drain() error {
+	b := *c.buf
+	*c.buf = b[:0]
+	if len(b) == 0 {
+		return nil
+	}
+	_, err := c.Conn.Write(b)
+	return err
+}
+
+// hijacker hands coder/websocket a socket when it hijacks the request.
+type hijacker struct {
+	http.ResponseWriter
+	sock *socket
+}
+
+// WriteHeader passes the status on. Gin's writer holds the header back
+// until WriteHeaderNow, which coder/websocket calls only on the writer it is
+// given, so it is called here on Gin's behalf.
+func (w *hijacker) WriteHeader(code int) {
+	w.ResponseWriter.WriteHeader(code)
+	if now, ok := w.ResponseWriter.(interface{ WriteHeaderNow() }); ok {
+		now.WriteHeaderNow()
+	}
+}
+
+func (w *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := brw.Writer.Flush(); err != nil {
+		return nil, nil, err
+	}
+	w.sock = &socket{Conn: nc}
+	brw.Writer.Reset(w.sock)
+	return w.sock, brw, nil
+}
+
+func (w *hijacker) Unwrap() http.ResponseWriter { return w.ResponseWriter }
