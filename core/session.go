@@ -79,9 +79,10 @@ func newSession(srv *Server, conn Conn) *session {
 		funcLimits: map[string]*bucket{},
 	}
 	s.timeout.Stop()
+	drain := s.drain // one method value for the session, not one per start
 	s.out = newOutbox(srv.opts.maxQueueBytes, func() {
 		s.wg.Add(1)
-		go s.drain()
+		go drain()
 	}, wcancel)
 	return s
 }

@@ -74,23 +74,28 @@ func appendFrameHeader(b []byte, n int) []byte {
 }
 
 // hold appends a and b to the held-back bytes. When that would pass
-// corkLimit it sends what it holds first, and sends a and b at once when
-// they alone would. Called with mu held, while corked.
+// corkLimit it sends them with what it holds, b in a write of its own if
+// b alone passes the limit. Called with mu held, while corked. (a, a frame
+// header, never reaches a Write call itself, which keeps it on the
+// caller's stack.)
 func (c *socket) hold(a, b []byte) error {
-	if len(*c.buf)+len(a)+len(b) > corkLimit {
+	if len(*c.buf)+len(a)+len(b) <= corkLimit {
+		*c.buf = append(append(*c.buf, a...), b...)
+		return nil
+	}
+	*c.buf = append(*c.buf, a...)
+	if len(b) <= corkLimit {
 		if err := c.drain(); err != nil {
 			return err
 		}
-		if len(a)+len(b) > corkLimit {
-			if _, err := c.Conn.Write(a); err != nil {
-				return err
-			}
-			_, err := c.Conn.Write(b)
-			return err
-		}
+		*c.buf = append(*c.buf, b...)
+		return nil
 	}
-	*c.buf = append(append(*c.buf, a...), b...)
-	return nil
+	if err := c.drain(); err != nil {
+		return err
+	}
+	_, err := c.Conn.Write(b)
+	return err
 }
 
 // cork holds back writes until flush.
