@@ -9,8 +9,10 @@ import (
 // The server calls Read from one goroutine and Write and Ping from another;
 // Close may be called from any goroutine, more than once.
 type Conn interface {
-	// Read returns the next binary message. A text message returns an error
-	// that wraps ErrTextFrame. Cancelling ctx may close the connection.
+	// Read returns the next binary message in a slice the caller then owns:
+	// the server keeps parts of it while a function call runs. A text
+	// message returns an error that wraps ErrTextFrame. Cancelling ctx may
+	// close the connection.
 	Read(ctx context.Context) ([]byte, error)
 	// Write sends one binary message.
 	Write(ctx context.Context, frame []byte) error

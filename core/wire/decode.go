@@ -24,18 +24,20 @@ var readers = sync.Pool{New: func() any {
 }}
 
 // decoding runs fn over b with a pooled decoder. b must have passed Check.
-func decoding(b []byte, fn func(d *msgpack.Decoder) error) error {
+// The decoder reads rd, which holds b, directly: rd.Len() is what it has
+// not read yet.
+func decoding(b []byte, fn func(d *msgpack.Decoder, rd *bytes.Reader) error) error {
 	r := readers.Get().(*reader)
 	defer readers.Put(r)
 	r.r.Reset(b)
 	r.dec.Reset(&r.r)
 	r.dec.UseLooseInterfaceDecoding(true)
-	return fn(r.dec)
+	return fn(r.dec, &r.r)
 }
 
 // Decode checks and decodes one frame. Unknown keys are skipped; a known key
 // holding the wrong type, a missing "t" or malformed bytes give an error
-// wrapping ErrMalformed.
+// wrapping ErrMalformed. The frame's Value is a part of b, not a copy.
 func Decode(b []byte) (Frame, error) { return DecodeDepth(b, MaxDepth) }
 
 // DecodeDepth is Decode with another nesting limit; clients decode server
@@ -45,7 +47,7 @@ func DecodeDepth(b []byte, maxDepth int) (Frame, error) {
 	if err := CheckDepth(b, maxDepth); err != nil {
 		return f, err
 	}
-	err := decoding(b, func(d *msgpack.Decoder) error {
+	err := decoding(b, func(d *msgpack.Decoder, rd *bytes.Reader) error {
 		n, err := d.DecodeMapLen()
 		if err != nil {
 			return err
@@ -58,6 +60,16 @@ func DecodeDepth(b []byte, maxDepth int) (Frame, error) {
 			k, err := d.DecodeString()
 			if err != nil {
 				return err
+			}
+			if k == "d" || k == "a" || k == "r" {
+				// The value stays encoded, a part of b rather than a copy.
+				start := len(b) - rd.Len()
+				if err := d.Skip(); err != nil {
+					return fmt.Errorf("key %q: %w", k, err)
+				}
+				end := len(b) - rd.Len()
+				f.Value = b[start:end:end]
+				continue
 			}
 			if err := f.decodeKey(d, k, &hasT, &hasE, &hasV); err != nil {
 				return fmt.Errorf("key %q: %w", k, err)
@@ -97,8 +109,6 @@ func (f *Frame) decodeKey(d *msgpack.Decoder, k string, hasT, hasE, hasV *bool) 
 		f.ID, err = d.DecodeUint64()
 	case "n":
 		f.Name, err = d.DecodeString()
-	case "d", "a", "r":
-		f.Value, err = d.DecodeRaw()
 	case "o":
 		f.Ops, err = decodeOps(d)
 	case "x":
@@ -184,7 +194,7 @@ func DecodeAny(raw []byte) (any, error) {
 		return nil, err
 	}
 	var v any
-	err := decoding(raw, func(d *msgpack.Decoder) error {
+	err := decoding(raw, func(d *msgpack.Decoder, _ *bytes.Reader) error {
 		var err error
 		v, err = decodeTree(d)
 		return err

@@ -99,7 +99,8 @@ type Frame struct {
 	ID     uint64 // i
 	Name   string // n: function name or event channel
 	// Value is the encoded d (snap, evt), a (rpc) or r (res) value, nil
-	// when absent. Decode it with DecodeValue or DecodeAny.
+	// when absent; Decode leaves it inside the frame's bytes. Decode it with
+	// DecodeValue or DecodeAny.
 	Value    []byte
 	Ops      []Op   // o, values decoded as generic trees
 	Err      *Error // x
