@@ -15,7 +15,8 @@ import (
 // session is the server's side of one connection. Its goroutines: the
 // caller of ServeConn reads, a writer drains the outbox while it holds
 // frames, a timer pings, and each function call runs in its own; ServeConn
-// waits for all of them.
+// waits for all of them. One goroutine at a time writes: the writer, or a
+// call that finds the connection idle and sends its result itself.
 type session struct {
 	srv    *Server
 	conn   Conn
@@ -33,7 +34,7 @@ type session struct {
 	// timeout cancels wctx when a write takes too long; one timer for the
 	// session's life, since a context per write would cost allocations on
 	// every delivery. Only the goroutine whose turn it is to write (see
-	// outbox.take and outbox.claim) arms it.
+	// outbox.next and outbox.claim) arms it.
 	timeout *time.Timer
 	// beat pings the peer; it runs only while a ping is due or in flight.
 	beat  *heartbeat
@@ -141,17 +142,13 @@ func (s *session) waitClosed() {
 // returns; the next push starts another.
 func (s *session) drain() {
 	defer s.wg.Done()
-	var frames [][]byte
+	var written [][]byte
 	for {
-		var (
-			code   int
-			reason string
-			ok     bool
-		)
-		frames, code, reason, ok = s.out.next(frames)
+		frames, code, reason, ok := s.out.next(written)
 		if !ok {
 			return
 		}
+		written = frames
 		if err := s.write(frames); err != nil {
 			if code == 0 {
 				s.srv.logger().Debug("hotstate: write failed", "client", s.caller.ID, "err", err)

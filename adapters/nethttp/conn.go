@@ -29,8 +29,9 @@ type conn struct {
 
 	once   sync.Once
 	closed chan struct{} // closed when the close handshake has finished
-	// readWatched and writeWatched are the contexts already watched; only
-	// the server's reader and writer goroutines touch them.
+	// readWatched and writeWatched are the contexts already watched. The
+	// server reads from one goroutine and writes from one at a time, so
+	// each is touched by one goroutine at a time.
 	readWatched, writeWatched context.Context
 }
 
