@@ -32,21 +32,22 @@ func loopback(t *testing.T) (*socket, *countingConn, func() []byte) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	got := make(chan []byte, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			got <- nil
-			return
-		}
-		b, _ := io.ReadAll(c)
-		c.Close()
-		got <- b
-	}()
 	nc, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Accept before the listener closes, which would reset a connection
+	// still waiting in its queue.
+	peer, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		b, _ := io.ReadAll(peer)
+		peer.Close()
+		got <- b
+	}()
 	cc := &countingConn{Conn: nc}
 	return &socket{Conn: cc}, cc, func() []byte { nc.Close(); return <-got }
 }
@@ -113,6 +114,6 @@ func TestCorkFlushReportsAFailedWriteAndUncorks(t *testing.T) {
 func mustWrite(t *testing.T, c *socket, s string) {
 	t.Helper()
 	if n, err := c.Write([]byte(s)); err != nil || n != len(s) {
-		t.Fatalf("write %q: %d, %v", s, n, err)
+		t.Fatalf("write of %d bytes: %d, %v", len(s), n, err)
 	}
 }
