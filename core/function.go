@@ -114,32 +114,39 @@ func (s *session) call(f wire.Frame) {
 // answer runs one call and sends its res frame.
 func (s *session) answer(id uint64, h handler, args []byte) {
 	result, err := s.invoke(s.callCtx, h, args)
-	if err == nil {
-		frame, encErr := wire.EncodeResult(id, result)
-		if encErr == nil {
-			s.send(frame)
-			return
-		}
-		s.srv.listeners.failed(fmt.Errorf("hotstate: encoding a result: %w", encErr), s.caller.ID)
-		err = errInternal
+	if err != nil {
+		s.send(wire.EncodeFailure(id, callError(err)))
+		return
 	}
+	frame, err := wire.EncodeResult(id, result)
+	if err != nil {
+		s.srv.listeners.failed(fmt.Errorf("hotstate: encoding a result: %w", err), s.caller.ID)
+		frame = wire.EncodeFailure(id, internalError)
+	}
+	s.send(frame)
+}
+
+// callError is what the caller of a failed function is told: the code and
+// message of an *Error, bad_args for arguments that do not decode, a bare
+// internal error for a panic, and the error's text otherwise.
+func callError(err error) wire.Error {
 	var e *Error
 	switch {
 	case errors.As(err, &e):
+		return wire.Error{Code: e.Code, Message: e.Message}
 	case errors.Is(err, errBadArgs):
-		e = &Error{Code: wire.CodeBadArgs, Message: err.Error()}
-	case errors.Is(err, errPanicked), errors.Is(err, errInternal):
-		e = &Error{Code: wire.CodeInternal, Message: "internal server error"}
-	default:
-		e = &Error{Code: wire.CodeError, Message: err.Error()}
+		return wire.Error{Code: wire.CodeBadArgs, Message: err.Error()}
+	case errors.Is(err, errPanicked):
+		return internalError
 	}
-	s.send(wire.EncodeFailure(id, wire.Error{Code: e.Code, Message: e.Message}))
+	return wire.Error{Code: wire.CodeError, Message: err.Error()}
 }
 
-var (
-	errPanicked = errors.New("hotstate: handler panicked")
-	errInternal = errors.New("hotstate: result could not be encoded")
-)
+var errPanicked = errors.New("hotstate: handler panicked")
+
+// internalError is all a client learns of a panic or a result that could
+// not be encoded.
+var internalError = wire.Error{Code: wire.CodeInternal, Message: "internal server error"}
 
 // invoke calls h and turns a panic into errPanicked, logging the value
 // instead of sending it anywhere.

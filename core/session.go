@@ -223,12 +223,11 @@ func (s *session) handle(b []byte) {
 	defer func() {
 		if v := recover(); v != nil {
 			s.srv.panicked(v, s.caller)
-			x := wire.Error{Code: wire.CodeInternal, Message: "internal server error"}
 			if f.Type == wire.TypeRPC {
-				s.out.push(wire.EncodeFailure(f.ID, x))
+				s.out.push(wire.EncodeFailure(f.ID, internalError))
 				return
 			}
-			s.out.push(wire.EncodeErr(f.Store, x))
+			s.out.push(wire.EncodeErr(f.Store, internalError))
 		}
 	}()
 	if !s.limit.take(time.Now()) {
@@ -294,7 +293,7 @@ func (s *session) subscribe(f wire.Frame) {
 		var e *Error
 		if !errors.As(err, &e) {
 			s.srv.logger().Error("hotstate: subscribe failed", "store", f.Store, "err", err)
-			e = &Error{Code: wire.CodeInternal, Message: "internal server error"}
+			e = &Error{Code: internalError.Code, Message: internalError.Message}
 		}
 		s.reject(f.Store, e.Code, e.Message)
 		return
