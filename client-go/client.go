@@ -169,6 +169,9 @@ func (c *Client) Close() error {
 	c.closed = true
 	close(c.closedCh)
 	c.broadcastLocked()
+	for _, st := range c.stores {
+		st.stopRetryLocked()
+	}
 	cancel := c.cancel
 	c.mu.Unlock()
 

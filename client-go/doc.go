@@ -37,6 +37,23 @@
 // until it arrives the last consistent state stays visible and later patches
 // are ignored.
 //
+// # Refusals
+//
+// The server may refuse a subscription: the first sub, the resume after a
+// reconnection, or the request for a fresh snapshot after a bad patch. A
+// server with a rate limit refuses the resumes past its burst when a client
+// with many stores reconnects. A refusal for now ("rate_limited", "busy")
+// is retried while the connection lasts, with exponential backoff and full
+// jitter from 100 ms up to the reconnection maximum (WithReconnectMax);
+// the retry asks for a snapshot. Meanwhile the handle keeps its last state,
+// Subscription.Stale reports true and Subscription.Ready keeps waiting. A
+// disconnection drops the retry, since the next connection subscribes
+// again. Any other refusal ("forbidden", "not_found",
+// "too_many_subscriptions", ...) ends the store's handles: their last state
+// stays readable, and Subscription.Err and Subscription.Ready return the
+// *RemoteError. Both kinds reach the lifecycle listeners as a Failure, a
+// refusal for now once until the store is served again.
+//
 // # Callbacks
 //
 // Every callback the client makes (the onChange of a subscription, event

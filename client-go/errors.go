@@ -15,8 +15,8 @@ var ErrDisconnected = errors.New("Disconnected") //nolint:staticcheck // the spe
 // ErrClosed is returned by the methods of a Client after Close.
 var ErrClosed = errors.New("hotstate: client closed")
 
-// ErrStoreDeleted is returned by Subscription.Ready when the server deleted
-// the store before its first snapshot arrived.
+// ErrStoreDeleted is what Subscription.Err and Subscription.Ready return
+// once the server deleted the store, which ended the handle.
 var ErrStoreDeleted = errors.New("hotstate: store deleted")
 
 // RemoteError is an error the server reported: a failed function call, or a

@@ -76,9 +76,11 @@ const (
 	// Lifecycle.Attempt; Lifecycle.Err is the failure that led here.
 	Reconnecting LifecycleKind = "reconnecting"
 	// Failure: something went wrong without ending the connection, or a
-	// connection attempt failed: a store the server cannot serve
-	// (Lifecycle.Store names it and Err is a *RemoteError), an err frame,
-	// a frame the client cannot decode, a typed value that does not decode.
+	// connection attempt failed: a subscription the server refused
+	// (Lifecycle.Store names it and Err is a *RemoteError; a refusal for
+	// good has ended the store's handles, one for now is reported once
+	// until a retry is served), another err frame, a frame the client
+	// cannot decode, a typed value that does not decode.
 	Failure LifecycleKind = "error"
 	// StoreDeleted: the server deleted the store Lifecycle.Store; its
 	// subscriptions receive no more updates.

@@ -103,6 +103,9 @@ func (c *Client) attach(cn *conn, hello wire.Frame) bool {
 	c.id = hello.Client
 	c.lastErr = nil
 	for _, st := range c.stores {
+		// Refusals and their backoff belonged to the last connection.
+		st.stopRetryLocked()
+		st.served, st.refused, st.retries = false, nil, 0
 		cn.send(st.subFrameLocked())
 	}
 	c.broadcastLocked()
@@ -111,12 +114,16 @@ func (c *Client) attach(cn *conn, hello wire.Frame) bool {
 }
 
 // detach forgets the connection that ended with err: calls in flight fail
-// with ErrDisconnected, and their optimistic overlays go with them.
+// with ErrDisconnected, and their optimistic overlays go with them. Pending
+// retries of refused subscriptions are dropped: attach subscribes again.
 func (c *Client) detach(err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.conn = nil
 	c.lastErr = err
+	for _, st := range c.stores {
+		st.stopRetryLocked()
+	}
 	for id, cl := range c.calls {
 		delete(c.calls, id)
 		c.dropOverlayLocked(cl)

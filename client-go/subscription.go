@@ -3,21 +3,28 @@ package hotclient
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"sync/atomic"
+	"time"
 
 	"github.com/hotstate/hotstate/core/wire"
 )
+
+// retryDelay is the base of the backoff between retries of a subscription
+// the server refused for now; WithReconnectMax caps it. It is far below the
+// reconnection delay: the connection works, and a server's token bucket
+// refills in fractions of a second.
+const retryDelay = 100 * time.Millisecond
 
 // store is one wire subscription, shared by every Subscription handle on
 // the same name. All its fields are guarded by Client.mu.
 type store struct {
 	name    string
 	handles []*Subscription
-	// ready is closed by the first snapshot, or earlier by a refusal or a
-	// deletion, which err then records.
+	// ready is closed by the first snapshot.
 	ready       chan struct{}
 	readyClosed bool
-	err         error
 
 	hasData bool
 	server  any // the last state the server confirmed
@@ -29,6 +36,17 @@ type store struct {
 	resync bool
 	// gen counts changes of view, so typed handles decode once per change.
 	gen uint64
+
+	// served is set once the current connection carried a snapshot or a
+	// patch for the store: the server holds its subscription.
+	served bool
+	// refused is the transient refusal being retried, from the server's err
+	// until the snapshot the retry asks for or the next connection.
+	refused *RemoteError
+	// retry is the pending retry, nil when there is none; retries counts
+	// the retries since refused was set, for the backoff.
+	retry   *time.Timer
+	retries int
 }
 
 func newStore(name string) *store {
@@ -44,27 +62,38 @@ func (st *store) subFrameLocked() []byte {
 	return wire.EncodeSub(st.name)
 }
 
-func (st *store) closeReadyLocked(err error) {
+func (st *store) closeReadyLocked() {
 	if !st.readyClosed {
 		st.readyClosed = true
-		st.err = err
 		close(st.ready)
+	}
+}
+
+func (st *store) stopRetryLocked() {
+	if st.retry != nil {
+		st.retry.Stop()
+		st.retry = nil
 	}
 }
 
 // Subscription is one handle on a store, returned by Client.Subscribe.
 // Handles on the same store share its state and one server subscription,
-// but each lives until its own Unsubscribe.
+// but each lives until it ends: by its own Unsubscribe, by the deletion of
+// the store, by a refusal of the server that retrying cannot fix, or by
+// Close. An ended handle gets no more updates and keeps the last state it
+// saw; Err says why it ended. A refusal the server may lift ("rate_limited",
+// "busy") does not end it: the client asks again, as the package
+// documentation describes under Refusals, and Stale reports true meanwhile.
 type Subscription struct {
 	c        *Client
 	name     string
 	onChange func(state any)
 	ready    chan struct{} // the store's
-	ended    chan struct{} // closed by Unsubscribe or a deletion
+	ended    chan struct{} // closed when the handle ends
 	live     atomic.Bool
 
-	// Guarded by Client.mu: st while subscribed; after Unsubscribe or a
-	// deletion, the last values the handle saw.
+	// Guarded by Client.mu: st while subscribed; once the handle ended,
+	// the last values it saw and why it ended.
 	st         *store
 	last       any
 	lastServer any
@@ -132,7 +161,8 @@ func (h *Subscription) ServerState() any {
 	return h.lastServer
 }
 
-// HasData reports whether the first snapshot has arrived.
+// HasData reports whether the first snapshot has arrived. It stays true
+// once it is, even while the state is stale or after the handle ended.
 func (h *Subscription) HasData() bool {
 	h.c.mu.Lock()
 	defer h.c.mu.Unlock()
@@ -142,32 +172,75 @@ func (h *Subscription) HasData() bool {
 	return h.hadData
 }
 
-// Ready returns nil once the first snapshot has arrived. It returns a
-// *RemoteError when the server cannot serve the store (not_found,
-// forbidden, ...), ErrStoreDeleted when the store was deleted first,
-// ErrClosed when the client was closed first, an error when the handle was
-// unsubscribed first, or ctx's error.
-func (h *Subscription) Ready(ctx context.Context) error {
-	select {
-	case <-h.ready:
-	case <-h.ended:
-	case <-h.c.closedCh:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+// Stale reports whether the handle has data that is not being kept up to
+// date: the client is disconnected or closed, the server refused the
+// subscription for now and a retry is pending, a fresh snapshot is awaited
+// after a patch the client could not use, or the handle ended. It is false
+// before the first snapshot, when there is no state to be stale. Once
+// reconnected, a resumed store counts as current again: the server answers
+// a resume only with what was missed, or with a refusal.
+func (h *Subscription) Stale() bool {
 	c := h.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	st := h.st
-	switch {
-	case st != nil && st.hasData, st == nil && h.hadData:
-		return nil
-	case st != nil && st.err != nil:
-		return st.err
-	case st == nil && h.endErr != nil:
-		return h.endErr
+	if st == nil {
+		return h.hadData
 	}
-	return ErrClosed
+	return st.hasData && (c.conn == nil || c.closed || st.resync || st.refused != nil)
+}
+
+// Err returns why the handle ended, or nil while it lives (including while
+// a refused subscription is retried) and after its own Unsubscribe: a
+// *RemoteError when the server refused the store for good ("forbidden",
+// "not_found", "too_many_subscriptions", ...), ErrStoreDeleted when the
+// server deleted it, ErrClosed once the client is closed.
+func (h *Subscription) Err() error {
+	h.c.mu.Lock()
+	defer h.c.mu.Unlock()
+	return h.errLocked()
+}
+
+func (h *Subscription) errLocked() error {
+	switch {
+	case h.st == nil && h.endErr != errUnsubscribed:
+		return h.endErr
+	case h.st != nil && h.c.closed:
+		return ErrClosed
+	}
+	return nil
+}
+
+// Ready waits for the first snapshot and returns nil once the handle has
+// data. Once the handle ended with an error it returns Err, even if data
+// had arrived: a *RemoteError when the server refused the store for good,
+// ErrStoreDeleted, or ErrClosed. It returns an error when the handle was
+// unsubscribed before its first snapshot, and ctx's error when ctx ends
+// first; a transient refusal does not end the wait, which then names it
+// with ctx's error.
+func (h *Subscription) Ready(ctx context.Context) error {
+	c := h.c
+	select {
+	case <-h.ready:
+	case <-h.ended:
+	case <-c.closedCh:
+	case <-ctx.Done():
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if st := h.st; st != nil && st.refused != nil {
+			return fmt.Errorf("%w (the server refused the subscription for now: %v)", ctx.Err(), st.refused)
+		}
+		return ctx.Err()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := h.errLocked(); err != nil {
+		return err
+	}
+	if h.st != nil || h.hadData {
+		return nil
+	}
+	return errUnsubscribed
 }
 
 // Unsubscribe ends this handle: its onChange is not called after it
@@ -185,22 +258,20 @@ func (h *Subscription) Unsubscribe() {
 	st.handles = remove(st.handles, h)
 	if len(st.handles) == 0 && c.stores[h.name] == st {
 		delete(c.stores, h.name)
+		st.stopRetryLocked()
 		if c.conn != nil {
 			c.conn.send(wire.EncodeUnsub(h.name))
 		}
 	}
 }
 
-// endLocked detaches the handle from its store, keeping what it last saw;
-// err is what Ready returns if no snapshot had arrived.
+// endLocked detaches the handle from its store, keeping what it last saw
+// and err, why it ended.
 func (h *Subscription) endLocked(err error) {
 	st := h.st
 	h.live.Store(false)
 	h.last, h.lastServer, h.hadData = st.view, st.server, st.hasData
 	h.endErr = err
-	if st.err != nil {
-		h.endErr = st.err
-	}
 	h.st = nil
 	close(h.ended)
 }
@@ -235,15 +306,22 @@ func (c *Client) onSnapLocked(f wire.Frame, state any) {
 		return // unsubscribed meanwhile
 	}
 	st.server, st.epoch, st.version = state, f.Epoch, f.Version
-	st.hasData, st.resync, st.err = true, false, nil
-	st.closeReadyLocked(nil)
+	st.hasData, st.resync, st.served = true, false, true
+	// The snapshot answers whichever sub a pending retry would repeat.
+	st.refused, st.retries = nil, 0
+	st.stopRetryLocked()
+	st.closeReadyLocked()
 	c.refreshLocked(st)
 }
 
 func (c *Client) onPatchLocked(f wire.Frame) {
 	st := c.stores[f.Store]
-	if st == nil || !st.hasData || st.resync {
-		return // unsubscribed, or waiting for a snapshot
+	if st == nil {
+		return // unsubscribed meanwhile
+	}
+	st.served = true
+	if !st.hasData || st.resync {
+		return // waiting for a snapshot
 	}
 	if f.Epoch == st.epoch && f.Version <= st.version {
 		return // a duplicate
@@ -276,13 +354,20 @@ func (c *Client) onDelLocked(name string) {
 	if st == nil {
 		return
 	}
-	delete(c.stores, name)
-	st.closeReadyLocked(ErrStoreDeleted)
+	c.endStoreLocked(st, ErrStoreDeleted)
+	c.emitLocked(Lifecycle{Kind: StoreDeleted, Store: name})
+}
+
+// endStoreLocked forgets st and ends its handles with err.
+func (c *Client) endStoreLocked(st *store, err error) {
+	if c.stores[st.name] == st {
+		delete(c.stores, st.name)
+	}
+	st.stopRetryLocked()
 	for _, h := range st.handles {
-		h.endLocked(ErrStoreDeleted)
+		h.endLocked(err)
 	}
 	st.handles = nil
-	c.emitLocked(Lifecycle{Kind: StoreDeleted, Store: name})
 }
 
 func (c *Client) onErrLocked(f wire.Frame) {
@@ -291,10 +376,66 @@ func (c *Client) onErrLocked(f wire.Frame) {
 		x = &wire.Error{Code: wire.CodeBadFrame, Message: "err frame without an error"}
 	}
 	err := &RemoteError{Store: f.Store, Code: x.Code, Message: x.Message}
-	if st := c.stores[f.Store]; st != nil && !st.hasData {
-		st.closeReadyLocked(err)
+	if st := c.stores[f.Store]; st != nil {
+		c.refusedLocked(st, err)
+		return
 	}
 	c.emitLocked(Lifecycle{Kind: Failure, Store: f.Store, Err: err})
+}
+
+// refusedLocked acts on the server's refusal of a sub for st, whichever it
+// was: the first, a resume after a reconnection, or a resync. A transient
+// refusal is retried while this connection lasts; any other ends the store.
+func (c *Client) refusedLocked(st *store, err *RemoteError) {
+	if !transient(err.Code) {
+		c.endStoreLocked(st, err)
+		if st.served && c.conn != nil {
+			// Only a resync can be refused on a connection that served
+			// the store, and the server still holds that subscription.
+			c.conn.send(wire.EncodeUnsub(st.name))
+		}
+		c.emitLocked(Lifecycle{Kind: Failure, Store: st.name, Err: err})
+		return
+	}
+	if st.refused == nil {
+		c.emitLocked(Lifecycle{Kind: Failure, Store: st.name, Err: err})
+	} else {
+		c.opts.logger.Debug("hotstate: subscription refused again", "store", st.name, "err", err)
+	}
+	st.refused = err
+	c.retryLocked(st)
+}
+
+// transient reports whether a refusal with code may succeed when asked
+// again later on the same connection.
+func transient(code string) bool {
+	return code == wire.CodeRateLimited || code == wire.CodeBusy
+}
+
+// retryLocked subscribes st again after the backoff of its refusals, on
+// this connection only. The retry asks for a snapshot rather than resuming,
+// because a resume with nothing missed gets no answer and the handle could
+// not tell when it is current again.
+func (c *Client) retryLocked(st *store) {
+	cn := c.conn
+	if cn == nil || st.retry != nil {
+		return
+	}
+	st.retries++
+	delay := backoff(st.retries, retryDelay, c.opts.reconnectMax, rand.Int64N)
+	var t *time.Timer
+	t = time.AfterFunc(delay, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if st.retry != t {
+			return // stopped after it fired
+		}
+		st.retry = nil
+		if c.conn == cn && !c.closed && c.stores[st.name] == st {
+			cn.send(wire.EncodeSub(st.name))
+		}
+	})
+	st.retry = t
 }
 
 // errUnsubscribed is what Ready returns for a handle unsubscribed before

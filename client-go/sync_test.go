@@ -1,6 +1,7 @@
 package hotclient
 
 import (
+	"bytes"
 	"reflect"
 	"testing"
 
@@ -116,8 +117,10 @@ func TestPatchSequencing(t *testing.T) {
 	expectSub(t, cn)
 	snap(t, c, 2, 1, map[string]any{"n": int64(1)})
 
-	// A path through a key JavaScript clients must refuse: resync too.
-	patch(t, c, 2, 2, wire.Op{Op: wire.OpAdd, Path: "/__proto__", Value: int64(1)})
+	// A path through a key JavaScript clients must refuse: resync too. The
+	// encoder will not write one, so the frame is edited after encoding.
+	b, err := wire.EncodePatch("S", 2, 2, []wire.Op{{Op: wire.OpAdd, Path: "/xxproto__", Value: int64(1)}})
+	feed(t, c, bytes.Replace(b, []byte("/xxproto__"), []byte("/__proto__"), 1), err)
 	expectSub(t, cn)
 }
 

@@ -61,8 +61,14 @@ func (ts *TypedSubscription[T]) ServerState() T {
 	return ts.decode(&ts.server, false)
 }
 
-// HasData reports whether the first snapshot has arrived.
+// HasData is Subscription.HasData.
 func (ts *TypedSubscription[T]) HasData() bool { return ts.sub.HasData() }
+
+// Stale is Subscription.Stale.
+func (ts *TypedSubscription[T]) Stale() bool { return ts.sub.Stale() }
+
+// Err is Subscription.Err.
+func (ts *TypedSubscription[T]) Err() error { return ts.sub.Err() }
 
 // Ready is Subscription.Ready.
 func (ts *TypedSubscription[T]) Ready(ctx context.Context) error { return ts.sub.Ready(ctx) }

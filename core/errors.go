@@ -14,6 +14,16 @@ var (
 	ErrUnknownClient = errors.New("hotstate: unknown client")
 	// ErrDuplicate reports a store or function registered twice under one name.
 	ErrDuplicate = errors.New("hotstate: name already registered")
+	// ErrReservedEvent is returned by Emit and EmitTo for a channel named
+	// like a client lifecycle event (connected, disconnected, reconnecting,
+	// error, storeDeleted).
+	ErrReservedEvent = errors.New("hotstate: event name reserved for client lifecycle events")
+	// ErrReentrant is returned (or, by methods without an error, raised as
+	// a panic) when an OnCreate hook calls a method that would need its
+	// own instance to be created first: Update, UpdateOps, Set, Init,
+	// Delete or Reset on the key it is creating. The hook changes the state
+	// it is given instead.
+	ErrReentrant = errors.New("hotstate: called from the OnCreate hook of the same instance")
 )
 
 // Error is an error a function handler returns to choose the code and the

@@ -2,17 +2,37 @@ package hotstate
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/hotstate/hotstate/core/wire"
 )
 
-// Emit sends an event on channel to every connected client. data is
-// encoded once, as encoding/json would shape it.
-func (s *Server) Emit(channel string, data any) error {
+// reservedEvents are the JS client's lifecycle events, which share the one
+// `on` namespace with server events: a server event by one of these names
+// would fire the client's lifecycle listeners.
+var reservedEvents = [...]string{"connected", "disconnected", "reconnecting", "error", "storeDeleted"}
+
+// encodeEvent builds an evt frame, refusing the reserved channel names.
+func encodeEvent(channel string, data any) ([]byte, error) {
+	if slices.Contains(reservedEvents[:], channel) {
+		return nil, fmt.Errorf("%w: %q", ErrReservedEvent, channel)
+	}
 	frame, err := wire.EncodeEvent(channel, data)
 	if err != nil {
-		return fmt.Errorf("hotstate: event %q: %w", channel, err)
+		return nil, fmt.Errorf("hotstate: event %q: %w", channel, err)
+	}
+	return frame, nil
+}
+
+// Emit sends an event on channel to every connected client. data is
+// encoded once, as encoding/json would shape it. The channels clients use
+// for their own lifecycle (connected, disconnected, reconnecting, error,
+// storeDeleted) are refused with ErrReservedEvent.
+func (s *Server) Emit(channel string, data any) error {
+	frame, err := encodeEvent(channel, data)
+	if err != nil {
+		return err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -23,7 +43,8 @@ func (s *Server) Emit(channel string, data any) error {
 }
 
 // EmitTo sends an event to the one client with the given id. It returns an
-// error wrapping ErrUnknownClient when that client is not connected.
+// error wrapping ErrUnknownClient when that client is not connected, and
+// refuses the names Emit refuses.
 func (s *Server) EmitTo(clientID, channel string, data any) error {
 	s.mu.RLock()
 	ss, ok := s.sessions[clientID]
@@ -31,9 +52,9 @@ func (s *Server) EmitTo(clientID, channel string, data any) error {
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrUnknownClient, clientID)
 	}
-	frame, err := wire.EncodeEvent(channel, data)
+	frame, err := encodeEvent(channel, data)
 	if err != nil {
-		return fmt.Errorf("hotstate: event %q: %w", channel, err)
+		return err
 	}
 	ss.out.push(frame)
 	return nil

@@ -2,6 +2,7 @@ package hotstate
 
 import (
 	"fmt"
+	"reflect"
 	"sync"
 
 	"github.com/hotstate/hotstate/core/wire"
@@ -47,6 +48,11 @@ type family[T any] struct {
 }
 
 func newFamily[T any](srv *Server, name, prefix string, defaults T) *family[T] {
+	// Every Update clones the state; a type Clone would copy unsafely is
+	// refused now rather than panicking, or sharing memory, later.
+	if err := wire.CheckClone(reflect.TypeFor[T]()); err != nil {
+		panic(fmt.Sprintf("hotstate: store %q: %v", name, err))
+	}
 	f := &family[T]{
 		srv:       srv,
 		name:      name,
@@ -109,11 +115,18 @@ func (f *family[T]) forget(in *instance[T]) {
 
 // with runs fn under the lock of key's initialised instance, creating and
 // initialising it first; a delete or reset that slips in between is retried.
-func (f *family[T]) with(key string, fn func(in *instance[T]) error) error {
+// OnStoreCreated listeners hear of a creation after fn, outside every lock.
+func (f *family[T]) with(key, method string, fn func(in *instance[T]) error) error {
 	for {
 		in := f.acquire(key)
-		in.ensureInit()
+		created, err := in.ensureInit(method)
+		if err != nil {
+			return err
+		}
 		done, err := in.locked(fn)
+		if created {
+			f.srv.listeners.created(in.name, key)
+		}
 		if done {
 			return err
 		}
@@ -132,7 +145,7 @@ func (in *instance[T]) locked(fn func(in *instance[T]) error) (bool, error) {
 }
 
 func (f *family[T]) update(key string, fn func(*T)) error {
-	return f.with(key, func(in *instance[T]) error {
+	return f.with(key, "Update", func(in *instance[T]) error {
 		next := wire.Clone(in.state)
 		fn(&next)
 		ops, err := wire.Diff(in.state, next)
@@ -151,7 +164,7 @@ func (f *family[T]) update(key string, fn func(*T)) error {
 }
 
 func (f *family[T]) updateOps(key string, fn func(*T) []Op) error {
-	return f.with(key, func(in *instance[T]) error {
+	return f.with(key, "UpdateOps", func(in *instance[T]) error {
 		defer func() {
 			// fn may have changed the state before it panicked; a
 			// snapshot keeps subscribers equal to the server.
@@ -177,7 +190,7 @@ func (f *family[T]) updateOps(key string, fn func(*T) []Op) error {
 }
 
 func (f *family[T]) set(key string, v T) error {
-	return f.with(key, func(in *instance[T]) error {
+	return f.with(key, "Set", func(in *instance[T]) error {
 		if err := in.replaceLocked(wire.Clone(v)); err != nil {
 			return fmt.Errorf("hotstate: store %q: %w", in.name, err)
 		}
@@ -213,7 +226,16 @@ func (f *family[T]) reset(key string) {
 	}
 }
 
-func (f *family[T]) init(key string) { f.acquire(key).ensureInit() }
+func (f *family[T]) init(key string) {
+	in := f.acquire(key)
+	created, err := in.ensureInit("Init")
+	if err != nil {
+		panic(err)
+	}
+	if created {
+		f.srv.listeners.created(in.name, key)
+	}
+}
 
 func (f *family[T]) isInitialized(key string) bool {
 	in, ok := f.existing(key)
@@ -246,8 +268,14 @@ func (f *family[T]) allowed(c Caller, key string) bool {
 func (f *family[T]) subscribe(s *session, key string, fr wire.Frame) error {
 	for {
 		in := f.acquire(key)
-		in.ensureInit()
+		created, err := in.ensureInit("subscribe")
+		if err != nil {
+			return err
+		}
 		done, err := in.join(s, fr)
+		if created {
+			f.srv.listeners.created(in.name, key)
+		}
 		if done {
 			return err
 		}

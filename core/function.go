@@ -21,6 +21,19 @@ type handler func(ctx context.Context, args []byte) (any, error)
 // errBadArgs marks argument decoding failures so they get the bad_args code.
 var errBadArgs = errors.New("hotstate: arguments do not match")
 
+// badArgs marks err, a *wire.ArgsError, for callError. The caller is told
+// only the ArgsError's own message; the decoder's error behind it names Go
+// types and fields, or says whatever an UnmarshalJSON method said, so it
+// goes to the log instead, where the function's author can find it.
+func (s *Server) badArgs(ctx context.Context, name string, err error) error {
+	client := ""
+	if c, ok := CallerFrom(ctx); ok {
+		client = c.ID
+	}
+	s.logger().Debug("hotstate: bad arguments", "function", name, "client", client, "err", errors.Unwrap(err), "sent", err.Error())
+	return fmt.Errorf("%w: %w", errBadArgs, err)
+}
+
 // HandleFunc registers an untyped function under name. It panics if the name
 // is empty or already taken, like http.ServeMux does for patterns.
 func (s *Server) HandleFunc(name string, fn HandlerFunc, opts ...FuncOption) {
@@ -28,9 +41,9 @@ func (s *Server) HandleFunc(name string, fn HandlerFunc, opts ...FuncOption) {
 		panic("hotstate: function " + name + " has no handler")
 	}
 	s.register(name, opts, func(ctx context.Context, raw []byte) (any, error) {
-		args, err := wire.DecodeAny(raw)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", errBadArgs, err)
+		var args any
+		if err := wire.DecodeArgs(raw, &args); err != nil {
+			return nil, s.badArgs(ctx, name, err)
 		}
 		return fn(ctx, args)
 	})
@@ -46,8 +59,8 @@ func Handle[A, R any](s *Server, name string, fn func(ctx context.Context, args 
 	s.register(name, opts, func(ctx context.Context, raw []byte) (any, error) {
 		var args A
 		if len(raw) > 0 {
-			if err := wire.DecodeValue(raw, &args); err != nil {
-				return nil, fmt.Errorf("%w: %v", errBadArgs, err)
+			if err := wire.DecodeArgs(raw, &args); err != nil {
+				return nil, s.badArgs(ctx, name, err)
 			}
 		}
 		return fn(ctx, args)
@@ -127,15 +140,19 @@ func (s *session) answer(id uint64, h handler, args []byte) {
 }
 
 // callError is what the caller of a failed function is told: the code and
-// message of an *Error, bad_args for arguments that do not decode, a bare
-// internal error for a panic, and the error's text otherwise.
+// message of an *Error, bad_args with a message in JSON terms for arguments
+// that do not decode, a bare internal error for a panic, and the error's
+// text otherwise.
 func callError(err error) wire.Error {
 	var e *Error
+	var args *wire.ArgsError
 	switch {
 	case errors.As(err, &e):
 		return wire.Error{Code: e.Code, Message: e.Message}
+	case errors.Is(err, errBadArgs) && errors.As(err, &args):
+		return wire.Error{Code: wire.CodeBadArgs, Message: args.Error()}
 	case errors.Is(err, errBadArgs):
-		return wire.Error{Code: wire.CodeBadArgs, Message: err.Error()}
+		return wire.Error{Code: wire.CodeBadArgs, Message: "arguments do not match"}
 	case errors.Is(err, errPanicked):
 		return internalError
 	}

@@ -14,16 +14,20 @@ import (
 type heartbeat struct {
 	s     *session
 	every time.Duration
-	timer *time.Timer
 	wg    sync.WaitGroup // a ping in flight
 
-	mu      sync.Mutex // guards stopped
+	mu sync.Mutex // guards timer's assignment and stopped
+	// timer is set under mu, so a ping due before startHeartbeat returned
+	// still sees it.
+	timer   *time.Timer
 	stopped bool
 }
 
 func startHeartbeat(s *session, every time.Duration) *heartbeat {
 	h := &heartbeat{s: s, every: every}
+	h.mu.Lock()
 	h.timer = time.AfterFunc(every, h.ping)
+	h.mu.Unlock()
 	return h
 }
 

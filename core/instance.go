@@ -15,17 +15,18 @@ import (
 // That is what gives each subscriber the snapshot at version v followed by
 // exactly v+1, v+2, ... Queuing never blocks, so a mutation never waits on
 // the network.
+//
+// Hooks never run under mu. Creation, reset and deletion run theirs as a
+// lifeStep, one step at a time; an OnIdle hook runs while joins wait, so
+// it decides about an instance nobody joined meanwhile.
 type instance[T any] struct {
 	fam  *family[T]
 	key  string
 	name string
-	// life serialises initialisation, reset and delete, and is held while
-	// their hooks run, so OnCreate runs once per lifetime.
-	life sync.Mutex
 	// ready mirrors initialized for a lock-free fast path.
 	ready atomic.Bool
 
-	mu          sync.Mutex // guards state, initialized, deleted, epoch, version, subs, snap
+	mu          sync.Mutex // guards every field below
 	state       T
 	initialized bool
 	deleted     bool
@@ -36,41 +37,78 @@ type instance[T any] struct {
 	snap []byte
 	// history holds the latest patches of this epoch for resuming clients.
 	history history
+	// step is the lifecycle step whose hook is running, or nil.
+	step *lifeStep
+	// idling is open while an OnIdle hook runs; joins wait for it.
+	idling chan struct{}
 }
 
-// ensureInit runs OnCreate the first time the instance is used.
-func (in *instance[T]) ensureInit() {
-	if in.ready.Load() {
-		return
+// awaitStepLocked waits, releasing mu meanwhile, until no other goroutine
+// runs a lifecycle step. It returns the calling goroutine's own step when
+// a hook calls back into its instance, else nil.
+func (in *instance[T]) awaitStepLocked() *lifeStep {
+	for in.step != nil {
+		if in.step.mine() {
+			return in.step
+		}
+		done := in.step.done
+		in.mu.Unlock()
+		<-done
+		in.mu.Lock()
 	}
-	in.life.Lock()
-	defer in.life.Unlock()
-	in.mu.Lock()
-	skip := in.initialized || in.deleted
+	return nil
+}
+
+// runStepLocked runs hook as a lifecycle step of kind: mu is released while
+// it runs and held again when runStepLocked returns, even if hook panics.
+func (in *instance[T]) runStepLocked(kind stepKind, hook func()) {
+	st := newLifeStep(kind)
+	in.step = st
 	in.mu.Unlock()
-	if skip {
-		return
+	defer func() {
+		in.mu.Lock()
+		in.step = nil
+		close(st.done)
+	}()
+	hook()
+}
+
+// ensureInit runs OnCreate the first time the instance is used. created
+// reports that this call initialised it: the caller then tells the
+// OnStoreCreated listeners, after its own work, outside every lock. An
+// OnCreate hook calling a mutation of its own instance gets ErrReentrant.
+func (in *instance[T]) ensureInit(method string) (created bool, err error) {
+	if in.ready.Load() {
+		return false, nil
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if own := in.awaitStepLocked(); own != nil {
+		if own.kind == stepCreate {
+			return false, reentrant(in.name, method)
+		}
+		return false, nil // OnTerminate: the instance is still initialised
+	}
+	if in.initialized || in.deleted {
+		return false, nil
 	}
 	state := wire.Clone(in.fam.defaults)
 	if h := in.fam.hooks().onCreate; h != nil {
-		h(in.key, &state)
+		in.runStepLocked(stepCreate, func() { h(in.key, &state) })
 	}
-	in.mu.Lock()
-	if in.deleted {
-		in.mu.Unlock()
-		return
+	if in.deleted || in.initialized {
+		return false, nil
 	}
 	in.state = state
 	in.initialized = true
 	in.ready.Store(true)
 	in.newEpochLocked()
-	in.mu.Unlock()
-	in.fam.srv.listeners.created(in.name, in.key)
+	return true, nil
 }
 
 // newEpochLocked starts a new epoch and sends its snapshot to subscribers.
 func (in *instance[T]) newEpochLocked() {
-	in.epoch = in.fam.srv.nextEpoch()
+	in.epoch = newEpoch()
 	in.version = 0
 	in.snap = nil
 	in.history.clear()
@@ -137,6 +175,12 @@ func (in *instance[T]) replaceLocked(next T) error {
 func (in *instance[T]) join(s *session, f wire.Frame) (bool, error) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	for in.idling != nil {
+		idling := in.idling
+		in.mu.Unlock()
+		<-idling
+		in.mu.Lock()
+	}
 	if in.deleted || !in.initialized {
 		return false, nil
 	}
@@ -169,63 +213,86 @@ func (in *instance[T]) join(s *session, f wire.Frame) (bool, error) {
 }
 
 // unsubscribe removes s and runs OnIdle when it was the last subscriber.
+// Joins wait until the hook returns, so what it decides (Delete, Reset)
+// applies to an instance that is still idle, once per idle transition.
 func (in *instance[T]) unsubscribe(s *session) {
 	in.mu.Lock()
 	_, was := in.subs[s]
 	delete(in.subs, s)
-	idle := was && len(in.subs) == 0 && !in.deleted
-	in.mu.Unlock()
-	if idle {
-		if h := in.fam.hooks().onIdle; h != nil {
-			// It runs on a connection's goroutine, often as the connection
-			// ends, where a panic has no caller to reach.
-			defer func() {
-				if v := recover(); v != nil {
-					in.fam.srv.logger().Error("hotstate: OnIdle panicked", "store", in.name, "panic", v)
-				}
-			}()
-			h(in.key)
-		}
+	h := in.fam.hooks().onIdle
+	if !was || len(in.subs) > 0 || in.deleted || h == nil {
+		in.mu.Unlock()
+		return
 	}
+	idling := make(chan struct{})
+	in.idling = idling
+	in.mu.Unlock()
+	defer func() {
+		in.mu.Lock()
+		in.idling = nil
+		in.mu.Unlock()
+		close(idling)
+		// It runs on a connection's goroutine, often as the connection
+		// ends, where a panic has no caller to reach.
+		if v := recover(); v != nil {
+			in.fam.srv.logger().Error("hotstate: OnIdle panicked", "store", in.name, "panic", v)
+		}
+	}()
+	h(in.key)
 }
 
 // reset runs OnTerminate and returns the instance to raw defaults, not
-// initialised, in a new epoch that subscribers receive as a snapshot.
+// initialised, in a new epoch that subscribers receive as a snapshot. An
+// OnTerminate hook resetting or deleting its own instance does nothing
+// more: that instance is on its way out already.
 func (in *instance[T]) reset() {
-	in.life.Lock()
-	defer in.life.Unlock()
 	in.mu.Lock()
-	live := in.initialized && !in.deleted
-	in.mu.Unlock()
-	if !live {
+	defer in.mu.Unlock()
+	if own := in.awaitStepLocked(); own != nil {
+		if own.kind == stepCreate {
+			panic(reentrant(in.name, "Reset"))
+		}
+		return
+	}
+	if !in.initialized || in.deleted {
 		return
 	}
 	if h := in.fam.hooks().onTerminate; h != nil {
-		h(in.key)
+		in.runStepLocked(stepTerminate, func() { h(in.key) })
 	}
-	in.mu.Lock()
 	in.state = wire.Clone(in.fam.defaults)
 	in.initialized = false
 	in.ready.Store(false)
 	in.newEpochLocked()
-	in.mu.Unlock()
 }
 
 // remove runs OnTerminate, sends del to subscribers and ends the instance.
 // It reports whether the instance was live.
 func (in *instance[T]) remove() bool {
-	in.life.Lock()
-	defer in.life.Unlock()
-	in.mu.Lock()
-	gone, initialized := in.deleted, in.initialized
-	in.mu.Unlock()
-	if gone {
+	if !in.end() {
 		return false
 	}
-	if h := in.fam.hooks().onTerminate; h != nil && initialized {
-		h(in.key)
-	}
+	in.fam.forget(in)
+	in.fam.srv.listeners.deleted(in.name)
+	return true
+}
+
+// end is remove's part under the lock.
+func (in *instance[T]) end() bool {
 	in.mu.Lock()
+	defer in.mu.Unlock()
+	if own := in.awaitStepLocked(); own != nil {
+		if own.kind == stepCreate {
+			panic(reentrant(in.name, "Delete"))
+		}
+		return false
+	}
+	if in.deleted {
+		return false
+	}
+	if h := in.fam.hooks().onTerminate; h != nil && in.initialized {
+		in.runStepLocked(stepTerminate, func() { h(in.key) })
+	}
 	in.deleted = true
 	in.ready.Store(false)
 	frame := wire.EncodeDel(in.name)
@@ -234,9 +301,6 @@ func (in *instance[T]) remove() bool {
 		s.release(in.name, in)
 	}
 	in.subs = nil
-	in.mu.Unlock()
-	in.fam.forget(in)
-	in.fam.srv.listeners.deleted(in.name)
 	return true
 }
 

@@ -76,8 +76,11 @@ func WithMaxFrameBytes(n int) Option {
 	})
 }
 
-// WithMaxQueueBytes sets how many bytes may wait to be written to one client
-// before it is closed as a slow consumer (4000). The default is 4 MiB.
+// WithMaxQueueBytes sets how many bytes may wait to be written to one client,
+// behind the oldest queued frame, before it is closed as a slow consumer
+// (4000). The oldest frame is not counted, so one frame larger than the
+// limit (a big snapshot) still reaches a client that keeps up. The default
+// is 4 MiB.
 func WithMaxQueueBytes(n int) Option {
 	return optionFunc(func(o *options) {
 		if n > 0 {

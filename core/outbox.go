@@ -42,16 +42,24 @@ func newOutbox(max int, start func(), abort context.CancelFunc) *outbox {
 	return &outbox{max: max, start: start, abort: abort}
 }
 
-// push queues frame. Past the byte limit it empties the queue and asks the
-// writer to close the connection as a slow consumer; it reports false when
-// the frame was not queued.
+// push queues frame. When the backlog would pass the byte limit it empties
+// the queue and asks the writer to close the connection as a slow
+// consumer; it reports false when the frame was not queued. The backlog is
+// what waits behind the oldest queued frame, so one frame larger than the
+// limit (a big snapshot) still goes out to a client that keeps up.
 func (o *outbox) push(frame []byte) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.code != 0 || o.ended {
 		return false
 	}
-	if o.size+len(frame) > o.max {
+	backlog := o.size + len(frame)
+	if len(o.frames) > 0 {
+		backlog -= len(o.frames[0])
+	} else {
+		backlog = 0
+	}
+	if backlog > o.max {
 		o.closeLocked(wire.CloseSlowConsumer, "slow consumer", true)
 		return false
 	}

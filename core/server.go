@@ -10,14 +10,12 @@ package hotstate
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/hotstate/hotstate/core/wire"
 )
@@ -28,18 +26,15 @@ import (
 type Server struct {
 	opts      options
 	listeners listeners
-	// epochs hands out instance epochs; it starts at a random value so two
-	// server processes never share an epoch.
-	epochs atomic.Uint64
-	// conns counts running ServeConn calls for Shutdown.
-	conns sync.WaitGroup
 
-	mu       sync.RWMutex // guards statics, families, funcs, sessions, closed
+	mu       sync.RWMutex // guards statics, families, funcs, sessions, closed, drained
 	statics  map[string]storeDef
 	families []storeDef
 	funcs    map[string]*function
 	sessions map[string]*session
 	closed   bool
+	// drained is closed when the last session ends after Shutdown began.
+	drained chan struct{}
 }
 
 // New returns a Server configured by opts. Defaults: heartbeat 30 s, inbound
@@ -57,10 +52,6 @@ func New(opts ...Option) *Server {
 		o.apply(&s.opts)
 	}
 	s.listeners.srv = s
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	// Keep epochs within 32 bits for a long while: 5 bytes on the wire.
-	s.epochs.Store(uint64(binary.BigEndian.Uint32(b[:]) >> 2))
 	return s
 }
 
@@ -70,7 +61,16 @@ func (s *Server) logger() *slog.Logger { return s.opts.logger }
 // failures of their own through.
 func (s *Server) Logger() *slog.Logger { return s.opts.logger }
 
-func (s *Server) nextEpoch() uint64 { return s.epochs.Add(1) }
+// newEpoch returns the epoch of a new instance lifetime: 64 random bits, so
+// an (epoch, version) pair names one state across restarts and nodes; two
+// lifetimes of one instance share an epoch with odds of 2^-64.
+func newEpoch() uint64 {
+	for {
+		if e := rand.Uint64(); e != 0 {
+			return e
+		}
+	}
+}
 
 // MaxFrameBytes is the inbound message limit a transport should configure.
 func (s *Server) MaxFrameBytes() int { return s.opts.maxFrameBytes }
@@ -88,9 +88,7 @@ func (s *Server) ServeConn(ctx context.Context, conn Conn) error {
 		return ErrServerClosed
 	}
 	s.sessions[ss.caller.ID] = ss
-	s.conns.Add(1)
 	s.mu.Unlock()
-	defer s.conns.Done()
 	stop := context.AfterFunc(ctx, func() {
 		ss.out.close(wire.CloseGoingAway, "going away", false)
 	})
@@ -101,35 +99,51 @@ func (s *Server) ServeConn(ctx context.Context, conn Conn) error {
 func (s *Server) forget(ss *session) {
 	s.mu.Lock()
 	delete(s.sessions, ss.caller.ID)
+	if s.drained != nil && len(s.sessions) == 0 {
+		close(s.drained)
+		s.drained = nil
+	}
 	s.mu.Unlock()
 }
 
 // Shutdown closes every connection with 1001 (going away), refuses new
-// ones, and waits until all have ended or ctx is done.
+// ones, and waits until all have ended or ctx is done. When ctx ends first
+// it closes the remaining connections at once and returns ctx.Err() without
+// waiting further: function handlers that ignore their context are
+// abandoned (and logged), and their sessions end when they return.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
 	for _, ss := range s.sessions {
 		ss.out.close(wire.CloseGoingAway, "server shutting down", false)
 	}
+	if len(s.sessions) == 0 {
+		s.mu.Unlock()
+		return nil
+	}
+	if s.drained == nil {
+		s.drained = make(chan struct{})
+	}
+	drained := s.drained
 	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		s.conns.Wait()
-		close(done)
-	}()
 	select {
-	case <-done:
+	case <-drained:
 		return nil
 	case <-ctx.Done():
-		s.mu.RLock()
-		for _, ss := range s.sessions {
-			ss.cancel()
-		}
-		s.mu.RUnlock()
-		<-done
-		return ctx.Err()
 	}
+	s.mu.RLock()
+	left := make([]*session, 0, len(s.sessions))
+	for _, ss := range s.sessions {
+		left = append(left, ss)
+	}
+	s.mu.RUnlock()
+	for _, ss := range left {
+		ss.abandon()
+	}
+	if len(left) > 0 {
+		s.logger().Warn("hotstate: shutdown deadline passed; abandoning connections", "connections", len(left), "err", ctx.Err())
+	}
+	return ctx.Err()
 }
 
 func (s *Server) panicked(v any, c Caller) {

@@ -164,6 +164,15 @@ func (s *session) drain() {
 	}
 }
 
+// abandon ends the session at once for a Shutdown past its deadline: the
+// connection is closed without waiting for the writer, and handlers see
+// their context end. The session is released when its last handler returns.
+func (s *session) abandon() {
+	s.cancel()
+	s.out.end()
+	_ = s.conn.Close(wire.CloseGoingAway, "server shutting down")
+}
+
 // finish closes the connection with code and ends the session.
 func (s *session) finish(code int, reason string) {
 	s.out.end()
@@ -289,6 +298,12 @@ func (s *session) subscribe(f wire.Frame) {
 		s.reject(f.Store, errForbidden.Code, errForbidden.Message)
 		return
 	}
+	// Refuse before the store is created: an instance made for a refused
+	// subscriber would have nobody to leave it, so OnIdle would never run.
+	if err := s.canHold(f.Store); err != nil {
+		s.reject(f.Store, err.Code, err.Message)
+		return
+	}
 	if err := def.subscribe(s, key, f); err != nil {
 		var e *Error
 		if !errors.As(err, &e) {
@@ -301,13 +316,27 @@ func (s *session) subscribe(f wire.Frame) {
 	s.srv.listeners.subscribed(f.Store, s.caller)
 }
 
+// canHold reports why the session may not subscribe to name, or nil.
+func (s *session) canHold(name string) *Error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.canHoldLocked(name)
+}
+
+func (s *session) canHoldLocked(name string) *Error {
+	if _, ok := s.subs[name]; !ok && len(s.subs) >= s.srv.opts.maxSubs {
+		return &Error{Code: wire.CodeTooManySubscriptions, Message: fmt.Sprintf("at most %d subscriptions per connection", s.srv.opts.maxSubs)}
+	}
+	return nil
+}
+
 // hold records a subscription; it fails when the session is at its limit.
 // Called with the instance's lock held.
 func (s *session) hold(name string, sub subscription) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.subs[name]; !ok && len(s.subs) >= s.srv.opts.maxSubs {
-		return &Error{Code: wire.CodeTooManySubscriptions, Message: fmt.Sprintf("at most %d subscriptions per connection", s.srv.opts.maxSubs)}
+	if err := s.canHoldLocked(name); err != nil {
+		return err
 	}
 	s.subs[name] = sub
 	return nil

@@ -9,10 +9,15 @@ import "github.com/hotstate/hotstate/core/wire"
 // A store is lazy: NewStore registers it, and OnCreate runs on its first use
 // (a subscribe, a mutation or Init). Functions passed to Update and
 // UpdateOps run with the store locked and must not call the same store.
+// Hooks run without any store lock and may call any store; the one
+// exception is noted at OnCreate.
 type Store[T any] struct{ f *family[T] }
 
 // NewStore registers a static store named name whose instances start from a
-// deep copy of defaults. It panics if the name is taken or contains '*'.
+// deep copy of defaults. It panics if the name is taken or contains '*', and
+// if T cannot be deep-copied (see wire.CheckClone): a type with an
+// unexported field holding a map, slice or pointer needs that field
+// exported, or MarshalJSON and UnmarshalJSON methods to be copied by.
 func NewStore[T any](srv *Server, name string, defaults T) *Store[T] {
 	return &Store[T]{f: newFamily(srv, name, "", defaults)}
 }
@@ -20,21 +25,29 @@ func NewStore[T any](srv *Server, name string, defaults T) *Store[T] {
 // OnCreate sets the hook that runs on first use and after every reset's
 // next use: it receives a fresh copy of the defaults to change, the way the
 // overrides it sets are merged over them. key is "" for a static store.
-// The hook must not call the store it belongs to except for Get.
+// Other uses of the instance wait until it returns. It changes the state it
+// is given rather than calling its own instance: Update, UpdateOps, Set,
+// Init, Reset and Delete on the key being created return (or, without an
+// error result, panic with) ErrReentrant. OnStoreCreated listeners run after
+// the use that created the instance, and may delete it.
 func (s *Store[T]) OnCreate(fn func(key string, state *T)) *Store[T] {
 	s.f.setHook(func(h *hookSet[T]) { h.onCreate = fn })
 	return s
 }
 
 // OnTerminate sets the hook that runs before Reset and Delete, while the
-// state is still readable with Get.
+// state is still readable with Get. Other resets and deletes of the
+// instance wait for it; its own Reset or Delete of the instance does
+// nothing, since that instance is on its way out already.
 func (s *Store[T]) OnTerminate(fn func(key string)) *Store[T] {
 	s.f.setHook(func(h *hookSet[T]) { h.onTerminate = fn })
 	return s
 }
 
 // OnIdle sets the hook that runs when the last subscriber leaves. The store
-// is still alive; the hook may Reset it, Delete it or leave it.
+// is still alive; the hook may Reset it, Delete it or leave it. It runs
+// once per idle transition, and subscribers arriving meanwhile wait until
+// it returns, so it decides about an instance that is still idle.
 func (s *Store[T]) OnIdle(fn func(key string)) *Store[T] {
 	s.f.setHook(func(h *hookSet[T]) { h.onIdle = fn })
 	return s
@@ -56,7 +69,10 @@ func (s *Store[T]) Update(fn func(state *T)) error { return s.f.update("", fn) }
 
 // UpdateOps changes the state in place through fn, which returns the
 // operations that describe its change; no diff runs. The operations must be
-// exactly what fn did, or subscribers drift from the server.
+// exactly what fn did, or subscribers drift from the server. Since there is
+// no copy to fall back on, a change that cannot be encoded (a "__proto__"
+// key, a NaN) returns its error but stays in the state; use Update where
+// such values can come from callers.
 func (s *Store[T]) UpdateOps(fn func(state *T) []Op) error { return s.f.updateOps("", fn) }
 
 // Set replaces the whole state and sends subscribers a snapshot.
@@ -92,7 +108,8 @@ func (s *Store[T]) SubscriberCount() int { return s.f.subscriberCount("") }
 type Family[T any] struct{ f *family[T] }
 
 // NewFamily registers a family; pattern must end in '*' after a non-empty
-// prefix, such as "Room:*". It panics if the pattern is taken.
+// prefix, such as "Room:*". It panics if the pattern is taken, and as
+// NewStore does if T cannot be deep-copied.
 func NewFamily[T any](srv *Server, pattern string, defaults T) *Family[T] {
 	prefix := pattern
 	if n := len(pattern); n > 0 && pattern[n-1] == '*' {

@@ -9,6 +9,10 @@ step() { printf '\n== %s\n' "$*"; }
 
 mods=$(go list -m -f '{{.Dir}}')
 
+# The tree as it was before the tests: anything they change (a go.work.sum
+# line, a golden file, a lockfile) fails the run at the end.
+tree_before=$(git status --porcelain 2>/dev/null || true)
+
 step "gofmt"
 bad=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
 if [ -n "$bad" ]; then
@@ -34,5 +38,13 @@ fi
 
 step "benchmarks: quick smoke run (ratios are reported, never asserted)"
 go run ./bench/cmd/hotbench -quick
+
+step "the tests left the tree as they found it"
+tree_after=$(git status --porcelain 2>/dev/null || true)
+if [ "$tree_before" != "$tree_after" ]; then
+	echo "the tests changed the tree; commit or ignore what they write:"
+	diff <(echo "$tree_before") <(echo "$tree_after") || true
+	exit 1
+fi
 
 step "all tests passed"

@@ -3,7 +3,7 @@ import { Connection, type Status, type WebSocketConstructor } from "./connection
 import { Emitter } from "./emitter.js";
 import { disconnectedError, HotstateError } from "./errors.js";
 import type { Overlay } from "./optimistic.js";
-import { PROTOCOL_VERSION, type Frame } from "./protocol.js";
+import { envelope, PROTOCOL_VERSION, type Frame } from "./protocol.js";
 import { Calls, type CallOptions } from "./rpc.js";
 import { Handle, StoreRecord, type Host, type StoreHandle } from "./subscription.js";
 import { Binding, type ZustandLike } from "./zustand.js";
@@ -69,18 +69,21 @@ class Client implements HotstateClient, Host {
   #bindings = new Set<Binding>();
   #readyWaiters: Array<[() => void, (err: Error) => void]> = [];
   #destroyed = false;
+  #maxMs: number;
 
   constructor(opts: HotstateOptions) {
+    this.#maxMs = opts.reconnectMaxMs ?? 10000;
     this.#conn = new Connection(
       {
         reconnect: opts.reconnect ?? true,
         reconnectDelayMs: opts.reconnectDelayMs ?? 1000,
-        reconnectMaxMs: opts.reconnectMaxMs ?? 10000,
+        reconnectMaxMs: this.#maxMs,
         WebSocket: opts.WebSocket,
       },
       {
         open: () => this.#opened(),
         frame: (f) => this.#frame(f),
+        bad: (err, bytes) => this.#bad(err, bytes),
         lost: (info, wasOpen, retrying) => this.#lost(info, wasOpen, retrying),
         retry: (info) => this.#events.emit("reconnecting", info),
         status: (s) => this.#bindings.forEach((b) => b.status(s)),
@@ -117,9 +120,6 @@ class Client implements HotstateClient, Host {
       rec = new StoreRecord(name, this);
       this.#stores.set(name, rec);
       if (!this.#destroyed) this.send(rec.subFrame());
-    } else if (rec.error && !rec.has) {
-      // A new handle on a store the server refused asks again.
-      this.send(rec.subFrame());
     }
     return new Handle<T>(rec, onChange);
   }
@@ -179,6 +179,7 @@ class Client implements HotstateClient, Host {
     // (React's StrictMode, a route change) keeps the subscription.
     queueMicrotask(() => {
       if (rec.handles.size > 0 || this.#stores.get(rec.name) !== rec) return;
+      rec.cancel();
       this.#stores.delete(rec.name);
       this.send({ t: 2, s: rec.name });
       if (rec.has) for (const b of this.#bindings) b.store(rec.name, undefined, false);
@@ -199,6 +200,8 @@ class Client implements HotstateClient, Host {
   #lost(info: { code: number; reason: string }, wasOpen: boolean, retrying: boolean): void {
     this.clientId = undefined;
     this.#calls.lost();
+    // The next connection subscribes to every store anyway.
+    for (const rec of this.#stores.values()) rec.cancel();
     // Without a retry coming, only another connect could open the socket.
     if (!retrying) for (const [, reject] of this.#readyWaiters.splice(0)) reject(disconnectedError());
     if (wasOpen) this.#events.emit("disconnected", info);
@@ -234,9 +237,7 @@ class Client implements HotstateClient, Host {
       case 20: {
         const rec = this.#stores.get(f.s);
         if (!rec) return;
-        this.#stores.delete(f.s);
-        rec.end(new HotstateError(`store "${f.s}" was deleted`, "deleted", f.s));
-        if (rec.has) for (const b of this.#bindings) b.store(rec.name, undefined, false);
+        this.#end(rec, new HotstateError(`store "${f.s}" was deleted`, "deleted", f.s));
         this.#events.emit("storeDeleted", f.s);
         return;
       }
@@ -246,11 +247,47 @@ class Client implements HotstateClient, Host {
       case 22: {
         const x = f.x ?? { c: "error", m: "unknown error" };
         const err = new HotstateError(String(x.m), String(x.c), f.s);
-        if (f.s !== undefined) this.#stores.get(f.s)?.fail(err);
-        this.error(err);
+        const rec = this.#stores.get(f.s!);
+        if (rec) this.#refused(rec, err);
+        else this.error(err);
         return;
       }
     }
+  }
+
+  /**
+   * bad handles a frame that could not be decoded. One for a store the
+   * client holds is that store's trouble: a snapshot it cannot read is a
+   * refusal of the store, a lost patch calls for a fresh snapshot.
+   */
+  #bad(err: unknown, bytes: ArrayBuffer | Uint8Array): void {
+    const { t, s } = envelope(bytes);
+    const rec = this.#stores.get(s as string);
+    if (rec && t === 17) return this.#refused(rec, err as Error);
+    if (rec && t === 18 && rec.has && !rec.stale) rec.resync();
+    this.error(err);
+  }
+
+  /**
+   * refused is the one path for a store the server would not serve: a
+   * refusal that passes (a rate limit, too many calls at once) is asked
+   * again after a backoff; any other ends the store's handles.
+   */
+  #refused(rec: StoreRecord, err: Error): void {
+    const code = (err as HotstateError).code;
+    if (code === "rate_limited" || code === "busy") return rec.retry(this.#maxMs);
+    this.#end(rec, err, true);
+    // A refused resync, or a snapshot that could not be read, leaves the
+    // server holding the subscription.
+    this.send({ t: 2, s: rec.name });
+    this.error(err);
+  }
+
+  /** end forgets a store the client no longer holds and stops its handles. */
+  #end(rec: StoreRecord, err: Error, refused?: boolean): void {
+    this.#stores.delete(rec.name);
+    rec.end(err, refused);
+    if (rec.has) for (const b of this.#bindings) b.store(rec.name, undefined, false);
   }
 }
 

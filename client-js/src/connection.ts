@@ -34,6 +34,8 @@ export interface ConnectionOptions {
 export interface ConnectionEvents {
   open(): void;
   frame(frame: Frame): void;
+  /** bad: a message could not be decoded into a frame. */
+  bad(err: unknown, bytes: ArrayBuffer | Uint8Array): void;
   /** lost: the socket closed; wasOpen tells whether it had opened, retrying whether another attempt follows. */
   lost(info: { code: number; reason: string }, wasOpen: boolean, retrying: boolean): void;
   retry(info: { attempt: number; delayMs: number }): void;
@@ -143,7 +145,7 @@ export class Connection {
       try {
         frame = decodeFrame(data as ArrayBuffer | Uint8Array);
       } catch (err) {
-        this.#on.error(err);
+        this.#on.bad(err, data as ArrayBuffer | Uint8Array);
         return;
       }
       this.#on.frame(frame);

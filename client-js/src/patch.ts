@@ -14,13 +14,14 @@ export class PatchError extends Error {
 
 type Container = Record<string, unknown> | unknown[];
 
-const FORBIDDEN = new Set(["__proto__", "constructor", "prototype"]);
 const INDEX = /^(0|[1-9][0-9]{0,9})$/;
 
 /**
  * parsePointer splits an RFC 6901 JSON Pointer into unescaped tokens. It
  * throws on a pointer not starting with "/", a bad "~" escape, or a token
- * naming __proto__, constructor or prototype.
+ * naming __proto__, which no object holds as its own key: assigning to it
+ * would replace the object's prototype. Other keys are safe because every
+ * step of a path goes only through own properties.
  */
 export function parsePointer(path: string): string[] {
   if (path === "") return [];
@@ -31,7 +32,7 @@ export function parsePointer(path: string): string[] {
     .map((raw) => {
       if (/~[^01]|~$/.test(raw)) throw new PatchError(`bad ~ escape in ${JSON.stringify(path)}`);
       const tok = raw.replace(/~1/g, "/").replace(/~0/g, "~");
-      if (FORBIDDEN.has(tok)) throw new PatchError(`forbidden key ${tok}`);
+      if (tok === "__proto__") throw new PatchError(`forbidden key ${tok}`);
       return tok;
     });
 }
@@ -39,7 +40,9 @@ export function parsePointer(path: string): string[] {
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
-const has = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+// Own keys only: "constructor" or "toString" must name state, never what
+// a plain object inherits.
+const has = (o: object, k: string): boolean => Object.hasOwn(o, k);
 
 /** index parses an array index token, returning -1 when it is not one or exceeds limit. */
 function index(tok: string, limit: number): number {

@@ -1,7 +1,8 @@
 // One store as the client holds it: the server's state, the view with
 // optimistic overlays on top, and the handles that read it. However many
 // handles there are, the server sees one subscription.
-import { disconnectedError, HotstateError } from "./errors.js";
+import { backoffDelay } from "./backoff.js";
+import { disconnectedError } from "./errors.js";
 import { safeCall } from "./emitter.js";
 import { overlay, type Overlay } from "./optimistic.js";
 import { applyPatch } from "./patch.js";
@@ -20,6 +21,13 @@ export interface StoreHandle<T = unknown> {
   ready(): Promise<T>;
   /** unsubscribe stops this handle's updates; the last handle of a store ends its subscription. */
   unsubscribe(): void;
+  /**
+   * getError returns what ended the handle: the server refused the store
+   * (a HotstateError with its code), sent a snapshot of it that cannot be
+   * decoded, or deleted it; or the client was destroyed. It is undefined
+   * while the handle lives.
+   */
+  getError(): Error | undefined;
 }
 
 /** Host is what a record needs from the client. */
@@ -40,13 +48,17 @@ export class StoreRecord {
   has = false;
   // stale: the state may not be resumed from; a snapshot is on its way.
   stale = false;
-  epoch = 0;
+  epoch = "";
   version = 0;
-  error: HotstateError | undefined;
-  ended = false;
+  error: Error | undefined;
+  // refused: the server will not serve the store, so whatever it showed
+  // before is no longer ready.
+  refused = false;
   overlays: Overlay[] = [];
   #waiters: Waiter[] = [];
   #host: Host;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #attempt = 0;
 
   constructor(name: string, host: Host) {
     this.name = name;
@@ -64,7 +76,7 @@ export class StoreRecord {
     this.version = f.v;
     this.has = true;
     this.stale = false;
-    this.error = undefined;
+    this.#attempt = 0;
     this.refresh();
     for (const [resolve] of this.#waiters.splice(0)) resolve(this.view);
   }
@@ -91,16 +103,34 @@ export class StoreRecord {
     this.#host.send(this.subFrame());
   }
 
-  /** fail records that the server refused the store. */
-  fail(err: HotstateError): void {
-    this.error = err;
-    for (const [, reject] of this.#waiters.splice(0)) reject(err);
+  /**
+   * retry asks for the store again after a backoff, once the server has
+   * refused it for now. Another refusal before then changes nothing: the
+   * same request answers both.
+   */
+  retry(maxMs: number): void {
+    this.#timer ??= setTimeout(() => {
+      this.#timer = undefined;
+      this.#host.send(this.subFrame());
+    }, backoffDelay(this.#attempt++, 100, maxMs));
   }
 
-  /** end stops every handle: the store was deleted or the client destroyed. */
-  end(err: Error = disconnectedError()): void {
-    this.ended = true;
-    this.fail(err as HotstateError);
+  /** cancel drops a pending retry and starts the backoff over. */
+  cancel(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#attempt = 0;
+  }
+
+  /**
+   * end stops every handle: the store was deleted, or refused (then ready
+   * rejects even after a snapshot), or the client destroyed.
+   */
+  end(err: Error = disconnectedError(), refused = false): void {
+    this.cancel();
+    this.error = err;
+    this.refused = refused;
+    for (const [, reject] of this.#waiters.splice(0)) reject(err);
     this.handles.clear();
   }
 
@@ -114,7 +144,7 @@ export class StoreRecord {
   }
 
   ready(): Promise<any> {
-    if (this.has) return Promise.resolve(this.view);
+    if (this.has && !this.refused) return Promise.resolve(this.view);
     if (this.error) return Promise.reject(this.error);
     return new Promise((resolve, reject) => this.#waiters.push([resolve, reject]));
   }
@@ -157,6 +187,10 @@ export class Handle<T = unknown> implements StoreHandle<T> {
 
   unsubscribe(): void {
     this.#rec.drop(this);
+  }
+
+  getError(): Error | undefined {
+    return this.#rec.error;
   }
 
   deliver(): void {

@@ -60,9 +60,21 @@ const cases: Array<[name: string, doc: string, ops: Op[], want: string]> = [
   ["trailing tilde", `{"a~":1}`, [[2, "/a~", 1]], "error"],
   ["__proto__", `{}`, [[0, "/__proto__", 1]], "error"],
   ["__proto__ inside", `{"a":{}}`, [[0, "/a/__proto__/polluted", 1]], "error"],
-  ["constructor inside", `{"constructor":{}}`, [[0, "/constructor/x", 1]], "error"],
-  ["constructor first", `{}`, [[2, "/constructor/prototype/polluted", 1]], "error"],
-  ["prototype last", `{"a":{}}`, [[0, "/a/prototype", 1]], "error"],
+  // constructor and prototype are state like any key when the object owns
+  // them, and absent when it does not (whatever it inherits).
+  ["constructor inside", `{"constructor":{}}`, [[0, "/constructor/x", 1]], `{"constructor":{"x":1}}`],
+  ["constructor replace inside", `{"constructor":{"a":1}}`, [[2, "/constructor/a", 2]], `{"constructor":{"a":2}}`],
+  ["constructor add", `{}`, [[0, "/constructor", 1]], `{"constructor":1}`],
+  ["constructor remove", `{"constructor":1,"b":2}`, [[1, "/constructor"]], `{"b":2}`],
+  ["prototype last", `{"a":{}}`, [[0, "/a/prototype", 1]], `{"a":{"prototype":1}}`],
+  ["prototype add object", `{}`, [[0, "/prototype", { x: 1 }]], `{"prototype":{"x":1}}`],
+  ["prototype through", `{"prototype":{"x":1}}`, [[2, "/prototype/x", 2]], `{"prototype":{"x":2}}`],
+  ["inherited constructor first", `{}`, [[2, "/constructor/prototype/polluted", 1]], "error"],
+  ["inherited constructor name", `{}`, [[2, "/constructor/name", "x"]], "error"],
+  ["inherited constructor replace", `{}`, [[2, "/constructor", 1]], "error"],
+  ["inherited constructor remove", `{"a":1}`, [[1, "/constructor"]], "error"],
+  ["inherited toString", `{"a":{}}`, [[0, "/a/toString/x", 1]], "error"],
+  ["array constructor", `{"l":[]}`, [[0, "/l/constructor", 1]], "error"],
   ["unknown op", `{}`, [[3, "/a", 1] as unknown as Op], "error"],
   ["error after success", `{"a":1}`, [[1, "/a"], [1, "/a"]], "error"],
 ];
@@ -82,15 +94,42 @@ describe("applyPatch", () => {
   }
 
   it("never reaches Object.prototype", () => {
-    const ops: Op[][] = [
+    const forbidden: Op[][] = [
       [[0, "/__proto__/polluted", 1]],
       [[0, "/a/__proto__", { polluted: 1 }]],
-      [[2, "/constructor/prototype/polluted", 1]],
-      [[0, "/prototype", 1]],
+      [[2, "/constructor/__proto__/polluted", 1]],
     ];
-    for (const o of ops) expect(() => applyPatch({ a: {} }, o)).toThrow(/forbidden key/);
+    for (const o of forbidden) expect(() => applyPatch({ a: {} }, o)).toThrow(/forbidden key/);
+    const inherited: Op[][] = [
+      [[2, "/constructor/prototype/polluted", 1]],
+      [[0, "/constructor/prototype/polluted", 1]],
+      [[2, "/constructor/name", "polluted"]],
+      [[0, "/a/constructor/polluted", 1]],
+      [[0, "/a/hasOwnProperty/polluted", 1]],
+    ];
+    for (const o of inherited) expect(() => applyPatch({ a: {} }, o)).toThrow(/no key/);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.prototype).not.toHaveProperty("polluted");
+    expect(Object.name).toBe("Object");
+    expect(Object).not.toHaveProperty("polluted");
+  });
+
+  it("changes only the own constructor and prototype keys it is given", () => {
+    const doc = deepFreeze(JSON.parse(`{"constructor":{"a":1},"other":{}}`) as { constructor: { a: number }; other: object });
+    const next = applyPatch(doc, [
+      [2, "/constructor/a", 2],
+      [0, "/other/prototype", { x: 1 }],
+      [0, "/other/constructor", "c"],
+    ]) as Record<string, Record<string, unknown>>;
+    expect(Object.hasOwn(next, "constructor")).toBe(true);
+    expect(next["constructor"]).toEqual({ a: 2 });
+    expect(Object.getPrototypeOf(next)).toBe(Object.prototype);
+    expect(Object.getPrototypeOf(next["other"])).toBe(Object.prototype);
+    expect(Object.hasOwn(next["other"]!, "prototype")).toBe(true);
+    expect(next["other"]!["prototype"]).toEqual({ x: 1 });
+    expect(next["other"]!["constructor"]).toBe("c");
+    expect(({} as { constructor: unknown }).constructor).toBe(Object);
+    expect(doc.constructor).toEqual({ a: 1 });
   });
 
   it("keeps the identity of untouched subtrees", () => {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -39,6 +40,7 @@ var cases = []struct {
 	{"Shutdown", testShutdown},
 	{"SlowConsumer", testSlowConsumer},
 	{"OrderingUnderRace", testOrderingUnderRace},
+	{"LifecycleUnderRace", testLifecycleUnderRace},
 	{"StoreLifecycle", testStoreLifecycle},
 	{"ClientsLeaving", testClientsLeaving},
 }
@@ -123,8 +125,34 @@ func testSnapshotThenPatches(t *testing.T, mount Mount) {
 	}
 }
 
+// internalPayment is an argument type whose Go names must stay on the
+// server: a bad_args message speaks of JSON, not of it.
+type internalPayment struct {
+	Amount int `json:"amount"`
+}
+
+// logBuffer collects a server's log, to see what it kept from a client.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 func testFunctions(t *testing.T, mount Mount) {
-	srv, _ := newServer()
+	var log logBuffer
+	srv, _ := newServer(hotstate.WithLogger(slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	hotstate.Handle(srv, "pay", func(_ context.Context, p internalPayment) (int, error) { return p.Amount, nil })
 	p := Dial(t, mount(t, srv, Options{}), nil)
 	res := p.Call(1, "todos.add", addArgs{Text: "Buy milk"})
 	if res.Err != nil || !reflect.DeepEqual(Decode(t, res.Value), map[string]any{"id": int64(1)}) {
@@ -137,7 +165,8 @@ func testFunctions(t *testing.T, mount Mount) {
 		msg  string
 	}{
 		{"todos.add", addArgs{}, "error", "text is required"},
-		{"todos.add", []int{1}, "bad_args", ""},
+		{"todos.add", []int{1}, "bad_args", "arguments: expected an object, got an array"},
+		{"pay", map[string]any{"amount": "ten"}, "bad_args", `argument "/amount": expected a number, got a string`},
 		{"nope", nil, "unknown_function", `unknown function "nope"`},
 		{"boom", nil, "internal", "internal server error"},
 		{"coded", nil, "forbidden", "not yours"},
@@ -150,6 +179,14 @@ func testFunctions(t *testing.T, mount Mount) {
 		if res.Err != nil && strings.Contains(res.Err.Message, "secret") {
 			t.Errorf("panic value leaked: %q", res.Err.Message)
 		}
+		for _, goName := range []string{"Go ", "json", "internalPayment", "addArgs", "hotstatetest", "int"} {
+			if c.code == "bad_args" && res.Err != nil && strings.Contains(res.Err.Message, goName) {
+				t.Errorf("%s: bad_args message %q names %q", c.name, res.Err.Message, goName)
+			}
+		}
+	}
+	if !strings.Contains(log.String(), "internalPayment") {
+		t.Errorf("the Go detail of bad_args is not in the server log:\n%s", log.String())
 	}
 	if got := Decode(t, p.Call(8, "whoami", nil).Value); got != p.ID {
 		t.Fatalf("whoami = %v, want %v", got, p.ID)

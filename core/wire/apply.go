@@ -31,7 +31,7 @@ var (
 // inserts into an array (at len or "-" it appends), remove and replace need
 // the target to exist, and the path "" stands for the whole document. A
 // missing parent, an index out of range, a removal of a missing key or a
-// path through "__proto__", "constructor" or "prototype" returns an error
+// path through "__proto__" returns an error
 // wrapping ErrBadPatch, and doc is left as it was.
 func Apply(doc any, ops []Op) (any, error) {
 	var a applier

@@ -71,8 +71,8 @@ func TestApply(t *testing.T) {
 		{"bad escape", `{"a~2":1}`, []wire.Op{{Op: wire.OpReplace, Path: "/a~2", Value: 1.0}}, "error"},
 		{"trailing tilde", `{"a~":1}`, []wire.Op{{Op: wire.OpReplace, Path: "/a~", Value: 1.0}}, "error"},
 		{"__proto__", `{}`, []wire.Op{{Op: wire.OpAdd, Path: "/__proto__", Value: 1.0}}, "error"},
-		{"constructor inside", `{"constructor":{}}`, []wire.Op{{Op: wire.OpAdd, Path: "/constructor/x", Value: 1.0}}, "error"},
-		{"prototype last", `{"a":{}}`, []wire.Op{{Op: wire.OpAdd, Path: "/a/prototype", Value: 1.0}}, "error"},
+		{"constructor inside", `{"constructor":{}}`, []wire.Op{{Op: wire.OpAdd, Path: "/constructor/x", Value: 1.0}}, `{"constructor":{"x":1}}`},
+		{"prototype last", `{"a":{}}`, []wire.Op{{Op: wire.OpAdd, Path: "/a/prototype", Value: 1.0}}, `{"a":{"prototype":1}}`},
 		{"unknown op", `{}`, []wire.Op{{Op: 3, Path: "/a", Value: 1.0}}, "error"},
 		{"error after success", `{"a":1}`, []wire.Op{{Op: wire.OpRemove, Path: "/a"}, {Op: wire.OpRemove, Path: "/a"}}, "error"},
 	}
@@ -177,7 +177,7 @@ func applyRef(doc any, ops []wire.Op) (any, bool) {
 			}
 			toks[i] = strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)
 			switch toks[i] {
-			case "__proto__", "constructor", "prototype":
+			case "__proto__":
 				return nil, false
 			}
 		}

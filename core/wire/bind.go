@@ -17,7 +17,9 @@ import (
 // float for an integer, an integer out of range, a non-ASCII or repeated
 // field key, invalid UTF-8, NaN, bin, an extension anywhere in the value, a
 // type with its own UnmarshalJSON or UnmarshalText. Whatever it accepts
-// therefore decodes exactly as the fallback would.
+// therefore decodes exactly as the fallback would. It has no errors of its
+// own: a value it refuses is the fallback's to reject, so DecodeArgs tells
+// a caller about every failure in one way, whichever path was tried first.
 
 var (
 	unmarshalerType     = reflect.TypeFor[json.Unmarshaler]()

@@ -1,17 +1,24 @@
 package wire
 
 import (
+	"fmt"
 	"reflect"
 	"unsafe"
 )
 
 // Clone returns a deep copy of v that shares no mutable memory with it:
 // maps, slices, pointers and interfaces are copied all the way down.
-// Strings, channels, functions and unexported struct fields are copied by
-// value, so types such as time.Time keep their internals; embedded structs
-// are copied deeply even when unexported, because encoding/json reads
-// their fields. Pointer cycles are not supported, and two pointers to one
-// value become two copies.
+// Strings, channels and functions are copied by value; embedded structs are
+// copied deeply even when unexported, because encoding/json reads their
+// fields. Other unexported fields are copied by value, which is safe only
+// when they hold no references: a type that hides references there is
+// copied through its MarshalJSON and UnmarshalJSON (or MarshalText and
+// UnmarshalText) methods, time.Time and the math/big numbers are copied
+// safely, and anything else makes Clone panic with the error CheckClone
+// returns, rather than hand back a copy that shares memory. Callers check
+// their static type with CheckClone up front; the dynamic values of
+// interfaces can only be checked here. Pointer cycles are not supported,
+// and two pointers to one value become two copies.
 func Clone[T any](v T) T {
 	c := clonerFor(reflect.TypeFor[T]())
 	if !c.shallow {
@@ -22,12 +29,15 @@ func Clone[T any](v T) T {
 
 // cloner is the cached copier of one type.
 type cloner struct {
-	// shallow types need nothing beyond assignment: they hold no maps,
-	// slices, pointers or interfaces that a deep copy would follow.
+	// shallow types need nothing beyond assignment: they hold no
+	// references at all.
 	shallow bool
 	// deepen replaces, in the value at p (a fresh assignment copy), every
-	// reference it shares with the original by a copy.
+	// reference it shares with the original by a copy. For a type that
+	// cannot be copied (err), it panics.
 	deepen func(p unsafe.Pointer)
+	// err is CheckClone's answer: why the type cannot be copied.
+	err error
 	// fields of a struct that deepen copies.
 	fields []deepField
 }
@@ -87,6 +97,21 @@ func buildCloner(t reflect.Type, building map[reflect.Type]*cloner) *cloner {
 	c := &cloner{shallow: isShallow(t)}
 	building[t] = c
 	if c.shallow {
+		return c
+	}
+	if c.deepen = knownCloner(t); c.deepen != nil {
+		return c
+	}
+	if h := findHidden(t, map[reflect.Type]bool{}, true); h != nil {
+		if m := remarshalOf(t); m != marshalNone {
+			c.deepen = remarshalCloner(t, m)
+			return c
+		}
+		c.err = &cloneError{t: t, h: h}
+		// Reached only by cloning this very type, maybe from inside an
+		// interface: the types around it have an err of their own.
+		perr := fmt.Errorf("hotstate: %w", c.err)
+		c.deepen = func(unsafe.Pointer) { panic(perr) }
 		return c
 	}
 	switch t.Kind() {
@@ -305,9 +330,12 @@ func hasPointers(t reflect.Type) bool {
 }
 
 // isShallow reports whether assignment is all Clone does for a t: no maps,
-// slices, pointers or interfaces inside, leaving aside the fields that
-// clonesDeep leaves alone.
+// slices, pointers or interfaces inside, nor any other reference in the
+// fields that clonesDeep leaves alone.
 func isShallow(t reflect.Type) bool {
+	if t == timeType {
+		return true
+	}
 	switch t.Kind() {
 	case reflect.Map, reflect.Slice, reflect.Pointer, reflect.Interface:
 		return false
@@ -315,7 +343,8 @@ func isShallow(t reflect.Type) bool {
 		return t.Len() == 0 || isShallow(t.Elem())
 	case reflect.Struct:
 		for i := range t.NumField() {
-			if sf := t.Field(i); clonesDeep(sf) && !isShallow(sf.Type) {
+			sf := t.Field(i)
+			if clonesDeep(sf) && !isShallow(sf.Type) || !clonesDeep(sf) && holdsRefs(sf.Type) {
 				return false
 			}
 		}

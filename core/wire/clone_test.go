@@ -1,13 +1,21 @@
 package wire_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
 	"math/rand/v2"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hotstate/hotstate/core/wire"
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 type cloneLeaf struct {
@@ -101,21 +109,16 @@ type hiddenBase struct{ L []int }
 
 type withHidden struct {
 	*hiddenBase
-	cache []int
+	n     int
 	Items []int
 }
 
-func TestCloneUnexported(t *testing.T) {
-	orig := withHidden{hiddenBase: &hiddenBase{L: []int{1}}, cache: []int{2}, Items: []int{3}}
+func TestCloneUnexportedEmbedded(t *testing.T) {
+	orig := withHidden{hiddenBase: &hiddenBase{L: []int{1}}, n: 2, Items: []int{3}}
 	c := wire.Clone(orig)
 	c.L[0], c.Items[0] = 10, 30
-	if orig.L[0] != 1 || orig.Items[0] != 3 {
-		t.Fatalf("exported data shared: %v %v", orig.L, orig.Items)
-	}
-	// Unexported fields are copied by value: the slice header, not its
-	// elements.
-	if &c.cache[0] != &orig.cache[0] {
-		t.Fatal("unexported field copied deeply")
+	if orig.L[0] != 1 || orig.Items[0] != 3 || c.n != 2 {
+		t.Fatalf("embedded data shared or plain field lost: %v %v %d", orig.L, orig.Items, c.n)
 	}
 }
 
@@ -212,4 +215,285 @@ func TestCloneConcurrentFirstUse(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// tagSet hides its map in an unexported field and crosses the wire
+// through its JSON methods, as set types commonly do.
+type tagSet struct{ m map[string]bool }
+
+func newTagSet(tags ...string) tagSet {
+	s := tagSet{m: map[string]bool{}}
+	for _, t := range tags {
+		s.m[t] = true
+	}
+	return s
+}
+
+func (s tagSet) MarshalJSON() ([]byte, error) {
+	keys := make([]string, 0, len(s.m))
+	for k := range s.m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return json.Marshal(keys)
+}
+
+func (s *tagSet) UnmarshalJSON(b []byte) error {
+	var keys []string
+	if err := json.Unmarshal(b, &keys); err != nil {
+		return err
+	}
+	*s = newTagSet(keys...)
+	return nil
+}
+
+// textList is a tagSet that goes through MarshalText, with pointer
+// receivers on both sides.
+type textList struct{ items []string }
+
+func (l *textList) MarshalText() ([]byte, error) { return []byte(strings.Join(l.items, ",")), nil }
+
+func (l *textList) UnmarshalText(b []byte) error {
+	l.items = strings.Split(string(b), ",")
+	return nil
+}
+
+type account struct {
+	Balance *big.Int          `json:"balance"`
+	Rate    *big.Float        `json:"rate"`
+	Share   *big.Rat          `json:"share"`
+	Tags    tagSet            `json:"tags"`
+	ByUser  map[string]tagSet `json:"byUser"`
+	Lists   []textList        `json:"lists"`
+	Any     any               `json:"any"`
+}
+
+func sampleAccount() account {
+	a := account{
+		Balance: big.NewInt(100),
+		Share:   big.NewRat(1, 3),
+		Tags:    newTagSet("a"),
+		ByUser:  map[string]tagSet{"u": newTagSet("x")},
+		Lists:   []textList{{items: []string{"p", "q"}}},
+		Any:     newTagSet("i"),
+	}
+	a.Rate = new(big.Float).SetPrec(200).SetMode(big.ToZero).SetInt64(1)
+	a.Rate.Quo(a.Rate, big.NewFloat(3))
+	return a
+}
+
+// TestCloneHiddenReferences is the regression test for copies that shared
+// the memory behind unexported fields: changing a copy in place changed the
+// original too, and Diff then saw nothing to send.
+func TestCloneHiddenReferences(t *testing.T) {
+	orig := sampleAccount()
+	before := clientTree(t, orig)
+	c := wire.Clone(orig)
+	if !reflect.DeepEqual(clientTree(t, c), before) {
+		t.Fatalf("clone encodes differently:\n%v\n%v", clientTree(t, c), before)
+	}
+	if c.Rate.Prec() != 200 || c.Rate.Mode() != big.ToZero || c.Rate.Cmp(orig.Rate) != 0 {
+		t.Fatalf("Float copied as %v (prec %d, %v), want %v", c.Rate, c.Rate.Prec(), c.Rate.Mode(), orig.Rate)
+	}
+	c.Balance.Add(c.Balance, big.NewInt(1))
+	c.Rate.Add(c.Rate, c.Rate)
+	c.Share.Add(c.Share, c.Share)
+	c.Tags.m["b"] = true
+	c.ByUser["u"].m["y"] = true
+	c.Lists[0].items[0] = "changed"
+	c.Any.(tagSet).m["j"] = true
+	if !reflect.DeepEqual(clientTree(t, orig), before) {
+		t.Fatalf("changing the clone changed the original:\n%v\n%v", clientTree(t, orig), before)
+	}
+	ops := roundTrip(t, orig, c)
+	if len(ops) != 7 {
+		t.Fatalf("Diff found %d changes, want 7: %v", len(ops), ops)
+	}
+	if err := wire.CheckClone(reflect.TypeFor[account]()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCloneRawMessageAndTime(t *testing.T) {
+	type doc struct {
+		Raw  json.RawMessage `json:"raw"`
+		At   time.Time       `json:"at"`
+		When *time.Time      `json:"when"`
+	}
+	at := time.Date(2024, 5, 6, 7, 8, 9, 10, time.FixedZone("X", 3600))
+	orig := doc{Raw: json.RawMessage(`{"a":1}`), At: at, When: &at}
+	c := wire.Clone(orig)
+	if !reflect.DeepEqual(c, orig) || c.At.Location() != at.Location() {
+		t.Fatalf("clone %#v, want %#v", c, orig)
+	}
+	c.Raw[2] = 'b'
+	*c.When = c.When.Add(time.Hour)
+	if string(orig.Raw) != `{"a":1}` || !orig.When.Equal(at) {
+		t.Fatalf("clone shares memory: %s %v", orig.Raw, orig.When)
+	}
+	for _, typ := range []reflect.Type{reflect.TypeFor[doc](), reflect.TypeFor[time.Time](), reflect.TypeFor[withMutex]()} {
+		if err := wire.CheckClone(typ); err != nil {
+			t.Errorf("%v: %v", typ, err)
+		}
+	}
+}
+
+type hiddenMap struct {
+	N int
+	m map[string]int
+}
+
+type hiddenInner struct{ p *int }
+
+type hiddenOuter struct {
+	Items []struct {
+		Name  string
+		inner hiddenInner
+	}
+}
+
+type hiddenEmbed struct {
+	hiddenMap
+	Note string
+}
+
+type hiddenBig struct{ balance *big.Int }
+
+// cycleA reaches its hidden field only through cycleB and back.
+type cycleA struct {
+	B *cycleB
+}
+
+type cycleB struct {
+	A    *cycleA
+	list []int
+}
+
+// cycleSet is a marshaler on a cycle: whatever it hides is its own
+// business, so the types around it are fine.
+type cycleSet struct {
+	Next *cycleHolder
+	m    map[string]bool
+}
+
+func (s cycleSet) MarshalJSON() ([]byte, error)  { return json.Marshal(len(s.m)) }
+func (s *cycleSet) UnmarshalJSON(b []byte) error { s.m = map[string]bool{}; return nil }
+
+type cycleHolder struct{ S cycleSet }
+
+func TestCheckCloneRefuses(t *testing.T) {
+	for _, c := range []struct {
+		typ        reflect.Type
+		path, kind string
+	}{
+		{reflect.TypeFor[hiddenMap](), "m", "map[string]int"},
+		{reflect.TypeFor[*[]hiddenMap](), "[].m", "map[string]int"},
+		{reflect.TypeFor[hiddenOuter](), "Items[].inner", "wire_test.hiddenInner"},
+		{reflect.TypeFor[hiddenEmbed](), "hiddenMap.m", "map[string]int"},
+		{reflect.TypeFor[hiddenBig](), "balance", "*big.Int"},
+		{reflect.TypeFor[cycleA](), "B.list", "[]int"},
+		{reflect.TypeFor[map[string]cycleB](), "[].list", "[]int"},
+	} {
+		err := wire.CheckClone(c.typ)
+		if err == nil {
+			t.Errorf("%v: no error", c.typ)
+			continue
+		}
+		msg := err.Error()
+		for _, want := range []string{"cannot clone " + c.typ.String() + ":", "field " + c.path + " (" + c.kind + ",", "export the field", "json.Marshaler", "json.Unmarshaler"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("%v: error %q does not say %q", c.typ, msg, want)
+			}
+		}
+		v := reflect.New(c.typ).Elem()
+		if c.typ.Kind() == reflect.Pointer {
+			v = reflect.New(c.typ.Elem()) // a nil pointer would have nothing to copy
+		}
+		got := func() (p any) {
+			defer func() { p = recover() }()
+			wire.Clone[any](v.Interface())
+			return nil
+		}()
+		if perr, ok := got.(error); !ok || !errors.Is(perr, err) {
+			t.Errorf("%v: Clone panicked with %v, want %v", c.typ, got, err)
+		}
+	}
+	if err := wire.CheckClone(reflect.TypeFor[cycleHolder]()); err != nil {
+		t.Errorf("a marshaler on a cycle: %v", err)
+	}
+	h := cycleHolder{S: cycleSet{m: map[string]bool{"x": true}}}
+	if c := wire.Clone(h); &c.S.m == &h.S.m || len(c.S.m) != 0 {
+		t.Error("cycleSet not copied through its JSON")
+	}
+}
+
+type failingSet struct{ m map[string]bool }
+
+func (failingSet) MarshalJSON() ([]byte, error)  { return nil, fmt.Errorf("broken") }
+func (*failingSet) UnmarshalJSON(b []byte) error { return nil }
+
+func TestCloneMarshalerFails(t *testing.T) {
+	defer func() {
+		if err, ok := recover().(error); !ok || !strings.Contains(err.Error(), "broken") {
+			t.Fatalf("panic %v, want the MarshalJSON error", err)
+		}
+	}()
+	wire.Clone(failingSet{m: map[string]bool{}})
+}
+
+// TestCloneHiddenConcurrent reads an original while its clone changes, which
+// the race detector flags if they share memory.
+func TestCloneHiddenConcurrent(t *testing.T) {
+	orig := sampleAccount()
+	c := wire.Clone(orig)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		var buf bytes.Buffer
+		for range 100 {
+			buf.Reset()
+			if err := wire.EncodeValue(msgpack.NewEncoder(&buf), orig); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	for i := range 100 {
+		c.Balance.Add(c.Balance, c.Balance)
+		c.Tags.m[fmt.Sprint(i)] = true
+		c.Lists[0].items[0] = fmt.Sprint(i)
+	}
+	wg.Wait()
+}
+
+// BenchmarkCloneMixed clones a value with every kind of reference, the
+// per-node costs that BenchmarkClone10k's one big slice hides.
+func BenchmarkCloneMixed(b *testing.B) {
+	v := sampleDeep()
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = wire.Clone(v)
+	}
+}
+
+// BenchmarkCloneShallow clones a struct that assignment copies whole.
+func BenchmarkCloneShallow(b *testing.B) {
+	v := struct {
+		A, B int
+		S    string
+		T    time.Time
+		P    [4]int32
+	}{A: 1, S: "s", T: time.Unix(1, 0)}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = wire.Clone(v)
+	}
+}
+
+// BenchmarkCloneHidden clones the big numbers and marshaler types that
+// hide references in unexported fields.
+func BenchmarkCloneHidden(b *testing.B) {
+	v := sampleAccount()
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = wire.Clone(v)
+	}
 }

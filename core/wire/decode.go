@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -100,7 +101,7 @@ func (f *Frame) decodeKey(d *msgpack.Decoder, k string, hasT, hasE, hasV *bool) 
 	case "s":
 		f.Store, err = d.DecodeString()
 	case "e":
-		f.Epoch, err = d.DecodeUint64()
+		f.Epoch, err = decodeEpoch(d)
 		*hasE = true
 	case "v":
 		f.Version, err = d.DecodeUint64()
@@ -293,4 +294,20 @@ func ToTree(v any) (any, error) {
 		return nil, err
 	}
 	return DecodeAny(b)
+}
+
+// decodeEpoch reads the 8-byte form keyEpoch writes.
+func decodeEpoch(d *msgpack.Decoder) (uint64, error) {
+	n, err := d.DecodeBytesLen()
+	if err != nil {
+		return 0, err
+	}
+	if n != 8 {
+		return 0, fmt.Errorf("epoch of %d bytes, want 8", n)
+	}
+	var b [8]byte
+	if err := d.ReadFull(b[:]); err != nil {
+		return 0, err
+	}
+	return binary.BigEndian.Uint64(b[:]), nil
 }

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"encoding/binary"
 	"sync"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -58,6 +59,18 @@ func keyUint(e *msgpack.Encoder, k string, v uint64) error {
 	return e.EncodeUint(v)
 }
 
+// keyEpoch writes an epoch as 8 bytes, big-endian: an integer that wide
+// would lose its low bits as a JavaScript number, and clients only compare
+// and echo it.
+func keyEpoch(e *msgpack.Encoder, k string, epoch uint64) error {
+	if err := e.EncodeString(k); err != nil {
+		return err
+	}
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], epoch)
+	return e.EncodeBytes(b[:])
+}
+
 func keyString(e *msgpack.Encoder, k, v string) error {
 	if err := e.EncodeString(k); err != nil {
 		return err
@@ -93,7 +106,7 @@ func storeHeader(e *msgpack.Encoder, t Type, store string, epoch, version uint64
 	if err := keyString(e, "s", store); err != nil {
 		return err
 	}
-	if err := keyUint(e, "e", epoch); err != nil {
+	if err := keyEpoch(e, "e", epoch); err != nil {
 		return err
 	}
 	return keyUint(e, "v", version)
@@ -223,7 +236,7 @@ func EncodeResume(store string, epoch, version uint64) []byte {
 		if err := keyString(e, "s", store); err != nil {
 			return err
 		}
-		if err := keyUint(e, "e", epoch); err != nil {
+		if err := keyEpoch(e, "e", epoch); err != nil {
 			return err
 		}
 		return keyUint(e, "v", version)

@@ -48,10 +48,10 @@ func nextToken(path string) (tok, rest string, err error) {
 			return "", "", err
 		}
 	}
-	// Clients written in JavaScript must refuse these keys; refusing them
-	// here too keeps every peer in agreement about what applies.
-	switch tok {
-	case "__proto__", "constructor", "prototype":
+	// No state holds this key (the encoder refuses it) and clients written
+	// in JavaScript must refuse it; refusing it here too keeps every peer
+	// in agreement about what applies.
+	if tok == reservedKey {
 		return "", "", errForbiddenKey
 	}
 	return tok, rest, nil

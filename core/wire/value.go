@@ -22,6 +22,36 @@ import (
 // infinities, maps with unsupported key types, and cyclic values.
 var ErrUnsupportedValue = errors.New("hotstate: unsupported value")
 
+// ErrReservedKey is wrapped by the errors for a value or patch path holding
+// an object key named "__proto__": JavaScript clients cannot hold it as an
+// own key, so a state with one could never reach them.
+var ErrReservedKey = errors.New(`hotstate: key "__proto__" is reserved: JavaScript clients cannot hold it`)
+
+const reservedKey = "__proto__"
+
+// key writes an object key; every key of a value goes through it, so none
+// is the reserved one.
+func (s *encState) key(k string) error {
+	if k == reservedKey {
+		return ErrReservedKey
+	}
+	return s.enc.EncodeString(k)
+}
+
+// checkPath refuses a JSON Pointer with a reserved segment. The key has no
+// '~' or '/', so its escaped form is itself.
+func checkPath(p string) error {
+	if !strings.Contains(p, reservedKey) {
+		return nil
+	}
+	for seg := range strings.SplitSeq(p, "/") {
+		if seg == reservedKey {
+			return fmt.Errorf("%w (path %q)", ErrReservedKey, p)
+		}
+	}
+	return nil
+}
+
 // maxNesting bounds nesting, so that a cyclic value fails instead of
 // exhausting the stack; encoding/json detects cycles by other means.
 const maxNesting = 10000
@@ -76,6 +106,9 @@ func EncodeOps(enc *msgpack.Encoder, ops []Op) error {
 			return err
 		}
 		if err := enc.EncodeUint(uint64(op.Op)); err != nil {
+			return err
+		}
+		if err := checkPath(op.Path); err != nil {
 			return err
 		}
 		if err := enc.EncodeString(op.Path); err != nil {
@@ -133,7 +166,7 @@ func (s *encState) genericMap(m map[string]any) error {
 		return err
 	}
 	for _, k := range keys {
-		if err := s.enc.EncodeString(validUTF8(k)); err != nil {
+		if err := s.key(validUTF8(k)); err != nil {
 			return err
 		}
 		if err := s.any(m[k]); err != nil {
@@ -438,7 +471,7 @@ func (s *encState) jsonTree(x any) error {
 			return err
 		}
 		for _, k := range keys {
-			if err := s.enc.EncodeString(k); err != nil {
+			if err := s.key(k); err != nil {
 				return err
 			}
 			if err := s.jsonTree(x[k]); err != nil {
@@ -462,6 +495,11 @@ func (s *encState) jsonTree(x any) error {
 
 func newStructEncoder(t reflect.Type, building map[cacheKey]*encoder) encFunc {
 	fields := cachedFields(t)
+	for i := range fields {
+		if fields[i].name == reservedKey {
+			return func(*encState, reflect.Value) error { return fmt.Errorf("%w (a field of %s)", ErrReservedKey, t) }
+		}
+	}
 	encs := make([]*encoder, len(fields))
 	for i := range fields {
 		if fields[i].quoted {
@@ -648,7 +686,7 @@ func newMapEncoder(t reflect.Type, building map[cacheKey]*encoder) encFunc {
 			return err
 		}
 		for _, e := range entries {
-			if err := s.enc.EncodeString(validUTF8(e.k)); err != nil {
+			if err := s.key(validUTF8(e.k)); err != nil {
 				return err
 			}
 			if err := elem.fn(s, e.v); err != nil {

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	hotstate "github.com/hotstate/hotstate/core"
@@ -50,7 +49,6 @@ type App struct {
 	Todos  *hotstate.Store[Todos]
 	Config *hotstate.Store[Config]
 	Rooms  *hotstate.Family[Room]
-	nextID atomic.Int64
 }
 
 // AddArgs are the arguments of todos.add.
@@ -124,9 +122,22 @@ func (a *App) AddTodo(text string) (int64, error) {
 	if text == "" {
 		return 0, ErrEmptyText
 	}
-	id := a.nextID.Add(1)
+	var id int64
 	err := a.Todos.Update(func(t *Todos) {
+		// The id comes from the state, not a counter: an Update function
+		// may run again when another writer changed the store first.
+		id = nextID(t.Items)
 		t.Items = append(t.Items, Todo{ID: id, Text: text})
 	})
 	return id, err
+}
+
+// nextID returns one more than the largest id in items: small ids, which
+// JavaScript numbers hold exactly.
+func nextID(items []Todo) int64 {
+	var id int64
+	for _, it := range items {
+		id = max(id, it.ID)
+	}
+	return id + 1
 }

@@ -145,7 +145,7 @@ func Micro(ctx context.Context, d time.Duration) (*MicroResult, error) {
 	}
 	r.Speedup = r.JSONDiffNs / r.UpdateNs
 
-	spec, err := wire.EncodePatch("Todos", 2863311530, 12, []wire.Op{{Op: wire.OpReplace, Path: "/items/3/done", Value: true}})
+	spec, err := wire.EncodePatch("Todos", 0x9e3779b97f4a7c15, 12, []wire.Op{{Op: wire.OpReplace, Path: "/items/3/done", Value: true}})
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +246,7 @@ func liveReplaceFrame(ctx context.Context) (int, error) {
 type jsonFrame struct {
 	T int     `json:"t"`
 	S string  `json:"s"`
-	E uint64  `json:"e"`
+	E string  `json:"e"`
 	V uint64  `json:"v"`
 	O [][]any `json:"o"`
 }
@@ -254,7 +254,7 @@ type jsonFrame struct {
 // sequenceBytes plays a day of the todo app and a chat room through the
 // differ and sums the patch frames in MessagePack and in JSON.
 func sequenceBytes(r *MicroResult) error {
-	const epoch = 1_431_655_765 // a 32-bit epoch, as servers hand out
+	const epoch = 0x9e3779b97f4a7c15 // 64 random bits, as servers draw them
 	users := []string{"ana", "ben", "chloé", "dmitri", "eve", "farid"}
 	texts := []string{"buy milk", "write the quarterly report", "call mum back", "water the plants", "book the dentist", "fix the bike's rear light"}
 	todos := Todos{Items: []Todo{}}
@@ -269,7 +269,8 @@ func sequenceBytes(r *MicroResult) error {
 		if err != nil {
 			return err
 		}
-		jf := jsonFrame{T: int(wire.TypePatch), S: name, E: epoch, V: v}
+		// A JSON protocol would carry the epoch as hex digits too.
+		jf := jsonFrame{T: int(wire.TypePatch), S: name, E: strconv.FormatUint(epoch, 16), V: v}
 		for _, op := range ops {
 			o := []any{int(op.Op), op.Path}
 			if op.Op != wire.OpRemove {

@@ -39,7 +39,11 @@ export class FakeSocket implements WebSocketLike {
   }
 
   receive(frame: Frame): void {
-    const bytes = encodeFrame(frame);
+    this.receiveBytes(encodeFrame(frame));
+  }
+
+  /** receiveBytes delivers a message as it is, for frames encodeFrame would not write. */
+  receiveBytes(bytes: Uint8Array): void {
     this.onmessage?.({ data: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) });
   }
 

@@ -1,4 +1,5 @@
-// Runs the real Go examples/todo server on a free loopback port.
+// Runs the real Go examples/todo server (or examples/jstest) on a free
+// loopback port.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { inject } from "vitest";
@@ -20,21 +21,33 @@ export async function freePort(): Promise<number> {
   }
 }
 
+export interface ServerOptions {
+  port?: number;
+  /** web is a directory of a page for the todo server to serve. */
+  web?: string;
+  /** program is the server to run; the todo example by default. */
+  program?: "todoServer" | "jstestServer";
+  /** args go to the program after -host and -port. */
+  args?: string[];
+}
+
 export class TodoServer {
   readonly port: number;
   readonly web: string | undefined;
+  #opts: ServerOptions;
   #proc: ChildProcess | undefined;
   log = "";
 
-  private constructor(port: number, web?: string) {
+  private constructor(port: number, opts: ServerOptions) {
     this.port = port;
-    this.web = web;
+    this.web = opts.web;
+    this.#opts = opts;
   }
 
   /** start runs a server on port, or on a free one, and waits until it listens. */
-  static async start(opts: { port?: number; web?: string } = {}): Promise<TodoServer> {
+  static async start(opts: ServerOptions = {}): Promise<TodoServer> {
     for (let tries = 1; ; tries++) {
-      const s = new TodoServer(opts.port ?? (await freePort()), opts.web);
+      const s = new TodoServer(opts.port ?? (await freePort()), opts);
       try {
         await s.start();
         return s;
@@ -56,10 +69,11 @@ export class TodoServer {
   async start(): Promise<void> {
     const args = ["-host", "127.0.0.1", "-port", String(this.port)];
     if (this.web) args.push("-web", this.web);
-    const proc = spawn(inject("todoServer"), args, { stdio: ["ignore", "ignore", "pipe"] });
+    args.push(...(this.#opts.args ?? []));
+    const proc = spawn(inject(this.#opts.program ?? "todoServer"), args, { stdio: ["ignore", "ignore", "pipe"] });
     this.#proc = proc;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("todo server did not start:\n" + this.log)), 15_000);
+      const timer = setTimeout(() => reject(new Error("server did not start:\n" + this.log)), 15_000);
       proc.stderr!.setEncoding("utf8");
       proc.stderr!.on("data", (chunk: string) => {
         this.log += chunk;
@@ -70,7 +84,7 @@ export class TodoServer {
       });
       proc.once("exit", (code) => {
         clearTimeout(timer);
-        reject(new Error(`todo server exited with ${code}:\n${this.log}`));
+        reject(new Error(`server exited with ${code}:\n${this.log}`));
       });
     });
   }

@@ -130,7 +130,7 @@ describe("through a proxy", () => {
     const { id: marker } = await writer.call<{ id: number }>("todos.add", { text: "marker" });
     await waitFor(() => todos.getState()!.items.some((t) => t.id === marker), "the marker");
     const snap = wire.received.findLast((f) => f.t === 17 && f.s === "Todos");
-    const last = wire.received.findLast((f) => (f.t === 17 || f.t === 18) && f.s === "Todos") as { e: number; v: number };
+    const last = wire.received.findLast((f) => (f.t === 17 || f.t === 18) && f.s === "Todos") as { e: string; v: number };
 
     proxy.pausedUp = true; // the reader cannot reconnect until resumed
     proxy.cut();

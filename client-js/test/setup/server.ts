@@ -1,5 +1,6 @@
-// Builds the Go todo example once per test run; the tests start it as often
-// as they need from the binary. The server may be mid-change in the
+// Builds the Go todo example, and examples/jstest (a server for the tests
+// that need a rate limit or many stores), once per test run; the tests
+// start them as often as they need from the binaries. The server may be mid-change in the
 // repository, so a failing build is retried for a while before giving up.
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -12,6 +13,7 @@ import type { TestProject } from "vitest/node";
 declare module "vitest" {
   export interface ProvidedContext {
     todoServer: string;
+    jstestServer: string;
     repoRoot: string;
   }
 }
@@ -21,18 +23,19 @@ const run = promisify(execFile);
 export default async function setup(project: TestProject): Promise<() => void> {
   const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
   const dir = mkdtempSync(join(tmpdir(), "hotstate-todo-"));
-  const bin = join(dir, "todo");
+
   const deadline = Date.now() + Number(process.env.HOTSTATE_BUILD_WAIT_MS ?? 0);
   for (;;) {
     try {
-      await run("go", ["build", "-o", bin, "./examples/todo"], { cwd: repoRoot });
+      await run("go", ["build", "-o", dir, "./examples/todo", "./examples/jstest"], { cwd: repoRoot });
       break;
     } catch (err) {
       if (Date.now() > deadline) throw err;
       await new Promise((r) => setTimeout(r, 5000));
     }
   }
-  project.provide("todoServer", bin);
+  project.provide("todoServer", join(dir, "todo"));
+  project.provide("jstestServer", join(dir, "jstest"));
   project.provide("repoRoot", repoRoot);
   return () => rmSync(dir, { recursive: true, force: true });
 }
