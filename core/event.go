@@ -37,7 +37,7 @@ func (s *Server) Emit(channel string, data any) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, ss := range s.sessions {
-		ss.out.push(frame)
+		ss.w.push(frame)
 	}
 	return nil
 }
@@ -56,7 +56,7 @@ func (s *Server) EmitTo(clientID, channel string, data any) error {
 	if err != nil {
 		return err
 	}
-	ss.out.push(frame)
+	ss.w.push(frame)
 	return nil
 }
 

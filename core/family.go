@@ -91,8 +91,7 @@ func (f *family[T]) acquire(key string) *instance[T] {
 	defer f.mu.Unlock()
 	in, ok := f.instances[key]
 	if !ok {
-		in = &instance[T]{fam: f, key: key, name: f.fullName(key), state: wire.Clone(f.defaults)}
-		in.history = history{maxCount: f.srv.opts.historyCount, maxBytes: f.srv.opts.historyBytes}
+		in = newInstance(f, key)
 		f.instances[key] = in
 	}
 	return in
@@ -111,91 +110,6 @@ func (f *family[T]) forget(in *instance[T]) {
 	if f.instances[in.key] == in {
 		delete(f.instances, in.key)
 	}
-}
-
-// with runs fn under the lock of key's initialised instance, creating and
-// initialising it first; a delete or reset that slips in between is retried.
-// OnStoreCreated listeners hear of a creation after fn, outside every lock.
-func (f *family[T]) with(key, method string, fn func(in *instance[T]) error) error {
-	for {
-		in := f.acquire(key)
-		created, err := in.ensureInit(method)
-		if err != nil {
-			return err
-		}
-		done, err := in.locked(fn)
-		if created {
-			f.srv.listeners.created(in.name, key)
-		}
-		if done {
-			return err
-		}
-	}
-}
-
-// locked runs fn under mu if the instance is live; it reports false when it
-// was not.
-func (in *instance[T]) locked(fn func(in *instance[T]) error) (bool, error) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if in.deleted || !in.initialized {
-		return false, nil
-	}
-	return true, fn(in)
-}
-
-func (f *family[T]) update(key string, fn func(*T)) error {
-	return f.with(key, "Update", func(in *instance[T]) error {
-		next := wire.Clone(in.state)
-		fn(&next)
-		ops, err := wire.Diff(in.state, next)
-		if err != nil {
-			return fmt.Errorf("hotstate: store %q: %w", in.name, err)
-		}
-		if len(ops) == 0 {
-			in.state = next
-			return nil
-		}
-		if err := in.commitLocked(next, ops); err != nil {
-			return fmt.Errorf("hotstate: store %q: %w", in.name, err)
-		}
-		return nil
-	})
-}
-
-func (f *family[T]) updateOps(key string, fn func(*T) []Op) error {
-	return f.with(key, "UpdateOps", func(in *instance[T]) error {
-		defer func() {
-			// fn may have changed the state before it panicked; a
-			// snapshot keeps subscribers equal to the server.
-			if v := recover(); v != nil {
-				_ = in.replaceLocked(in.state)
-				panic(v)
-			}
-		}()
-		ops := fn(&in.state)
-		if len(ops) == 0 {
-			in.snap = nil
-			return nil
-		}
-		if err := in.commitLocked(in.state, ops); err != nil {
-			// The state changed in place already; a snapshot keeps every
-			// subscriber right.
-			if err := in.replaceLocked(in.state); err != nil {
-				return fmt.Errorf("hotstate: store %q: %w", in.name, err)
-			}
-		}
-		return nil
-	})
-}
-
-func (f *family[T]) set(key string, v T) error {
-	return f.with(key, "Set", func(in *instance[T]) error {
-		if err := in.replaceLocked(wire.Clone(v)); err != nil {
-			return fmt.Errorf("hotstate: store %q: %w", in.name, err)
-		}
-		return nil
-	})
 }
 
 func (f *family[T]) get(key string) T {

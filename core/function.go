@@ -128,7 +128,7 @@ func (s *session) call(f wire.Frame) {
 func (s *session) answer(id uint64, h handler, args []byte) {
 	result, err := s.invoke(s.callCtx, h, args)
 	if err != nil {
-		s.send(wire.EncodeFailure(id, callError(err)))
+		s.w.sendNow(wire.EncodeFailure(id, callError(err)))
 		return
 	}
 	frame, err := wire.EncodeResult(id, result)
@@ -136,7 +136,7 @@ func (s *session) answer(id uint64, h handler, args []byte) {
 		s.srv.listeners.failed(fmt.Errorf("hotstate: encoding a result: %w", err), s.caller.ID)
 		frame = wire.EncodeFailure(id, internalError)
 	}
-	s.send(frame)
+	s.w.sendNow(frame)
 }
 
 // callError is what the caller of a failed function is told: the code and
@@ -191,5 +191,5 @@ func (s *session) funcBucket(name string, fn *function) *bucket {
 }
 
 func (s *session) fail(id uint64, code, msg string) {
-	s.out.push(wire.EncodeFailure(id, wire.Error{Code: code, Message: msg}))
+	s.w.push(wire.EncodeFailure(id, wire.Error{Code: code, Message: msg}))
 }

@@ -46,7 +46,7 @@ func (h *heartbeat) ping() {
 	cancel()
 	if err != nil {
 		if h.s.ctx.Err() == nil {
-			h.s.out.close(wire.CloseHeartbeat, "heartbeat timeout", true)
+			h.s.w.close(wire.CloseHeartbeat, "heartbeat timeout", true)
 		}
 		return
 	}

@@ -1,6 +1,7 @@
 package hotstate
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -8,39 +9,48 @@ import (
 )
 
 // instance is one live store: the single instance of a static store or one
-// key of a family.
+// key of a family. It is the typed half of the instance, holding the state
+// under the lock of its topic, which holds everything untyped: position,
+// subscribers, history, broadcast.
 //
-// Every change happens under mu and queues its frame to every subscriber
-// before mu is released; subscribe queues its snapshot under the same lock.
-// That is what gives each subscriber the snapshot at version v followed by
-// exactly v+1, v+2, ... Queuing never blocks, so a mutation never waits on
-// the network.
-//
-// Hooks never run under mu. Creation, reset and deletion run theirs as a
-// lifeStep, one step at a time; an OnIdle hook runs while joins wait, so
-// it decides about an instance nobody joined meanwhile.
+// Hooks never run under the lock. Creation, reset and deletion run theirs
+// as a lifeStep, one step at a time; an OnIdle hook runs while joins wait,
+// so it decides about an instance nobody joined meanwhile.
 type instance[T any] struct {
-	fam  *family[T]
-	key  string
-	name string
+	topic
+	fam *family[T]
+	key string
 	// ready mirrors initialized for a lock-free fast path.
 	ready atomic.Bool
+	// wmu is the writers' turn: changes of this instance made on this node
+	// are computed and committed one at a time, so they never conflict
+	// with each other and no mutation function runs twice. It is taken
+	// before mu and never held while a hook runs; a mutation function
+	// runs holding it (and not mu), so it must not change its own store.
+	wmu sync.Mutex
 
-	mu          sync.Mutex // guards every field below
+	// Guarded by topic.mu, and changed only under wmu as well:
 	state       T
 	initialized bool
 	deleted     bool
-	epoch       uint64
-	version     uint64
-	subs        map[*session]struct{}
-	// snap caches the snap frame of the current epoch and version.
-	snap []byte
-	// history holds the latest patches of this epoch for resuming clients.
-	history history
 	// step is the lifecycle step whose hook is running, or nil.
 	step *lifeStep
 	// idling is open while an OnIdle hook runs; joins wait for it.
 	idling chan struct{}
+}
+
+func newInstance[T any](f *family[T], key string) *instance[T] {
+	in := &instance[T]{fam: f, key: key, state: wire.Clone(f.defaults)}
+	in.name = f.fullName(key)
+	in.history = history{maxCount: f.srv.opts.historyCount, maxBytes: f.srv.opts.historyBytes}
+	in.snapshot = in.encodeSnap
+	in.owner = in
+	return in
+}
+
+// encodeSnap is the topic's snapshot: the state at the current position.
+func (in *instance[T]) encodeSnap() ([]byte, error) {
+	return wire.EncodeSnap(in.name, in.epoch, in.version, in.state)
 }
 
 // awaitStepLocked waits, releasing mu meanwhile, until no other goroutine
@@ -59,119 +69,81 @@ func (in *instance[T]) awaitStepLocked() *lifeStep {
 	return nil
 }
 
-// runStepLocked runs hook as a lifecycle step of kind: mu is released while
-// it runs and held again when runStepLocked returns, even if hook panics.
-func (in *instance[T]) runStepLocked(kind stepKind, hook func()) {
+// beginStepLocked starts a lifecycle step of kind, which the caller ends
+// with endStep, even if a hook panics. Other lifecycle calls wait for it.
+func (in *instance[T]) beginStepLocked(kind stepKind) *lifeStep {
 	st := newLifeStep(kind)
 	in.step = st
-	in.mu.Unlock()
-	defer func() {
-		in.mu.Lock()
-		in.step = nil
-		close(st.done)
-	}()
-	hook()
+	return st
 }
 
-// ensureInit runs OnCreate the first time the instance is used. created
-// reports that this call initialised it: the caller then tells the
-// OnStoreCreated listeners, after its own work, outside every lock. An
-// OnCreate hook calling a mutation of its own instance gets ErrReentrant.
+func (in *instance[T]) endStep(st *lifeStep) {
+	in.mu.Lock()
+	in.step = nil
+	in.mu.Unlock()
+	close(st.done)
+}
+
+// ensureInit runs OnCreate the first time the instance is used and commits
+// the state it made as a new lifetime. created reports that this call
+// initialised it: the caller then tells the OnStoreCreated listeners, after
+// its own work, outside every lock. An OnCreate hook calling a mutation of
+// its own instance gets ErrReentrant.
 func (in *instance[T]) ensureInit(method string) (created bool, err error) {
 	if in.ready.Load() {
 		return false, nil
 	}
 	in.mu.Lock()
-	defer in.mu.Unlock()
 	if own := in.awaitStepLocked(); own != nil {
+		in.mu.Unlock()
 		if own.kind == stepCreate {
 			return false, reentrant(in.name, method)
 		}
 		return false, nil // OnTerminate: the instance is still initialised
 	}
 	if in.initialized || in.deleted {
+		in.mu.Unlock()
 		return false, nil
 	}
+	st := in.beginStepLocked(stepCreate)
+	in.mu.Unlock()
+	defer in.endStep(st)
+
 	state := wire.Clone(in.fam.defaults)
 	if h := in.fam.hooks().onCreate; h != nil {
-		in.runStepLocked(stepCreate, func() { h(in.key, &state) })
+		h(in.key, &state)
 	}
-	if in.deleted || in.initialized {
-		return false, nil
+	in.wmu.Lock()
+	defer in.wmu.Unlock()
+	c, err := in.lifetime(state)
+	if err != nil {
+		return false, err
 	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
 	in.state = state
 	in.initialized = true
 	in.ready.Store(true)
-	in.newEpochLocked()
+	in.applyLocked(c)
 	return true, nil
 }
 
-// newEpochLocked starts a new epoch and sends its snapshot to subscribers.
-func (in *instance[T]) newEpochLocked() {
-	in.epoch = newEpoch()
-	in.version = 0
-	in.snap = nil
-	in.history.clear()
-	if len(in.subs) > 0 {
-		if frame, err := in.snapLocked(); err == nil {
-			in.broadcastLocked(frame)
-		} else {
-			in.fam.srv.listeners.failed(err, "")
-		}
-	}
-}
-
-// snapLocked returns the snap frame for the current version, encoding it at
-// most once per version however many clients subscribe.
-func (in *instance[T]) snapLocked() ([]byte, error) {
-	if in.snap == nil {
-		frame, err := wire.EncodeSnap(in.name, in.epoch, in.version, in.state)
-		if err != nil {
-			return nil, err
-		}
-		in.snap = frame
-	}
-	return in.snap, nil
-}
-
-func (in *instance[T]) broadcastLocked(frame []byte) {
-	for s := range in.subs {
-		s.out.push(frame)
-	}
-}
-
-// commitLocked makes next the state, reached by ops, and sends the patch.
-func (in *instance[T]) commitLocked(next T, ops []wire.Op) error {
-	frame, err := wire.EncodePatch(in.name, in.epoch, in.version+1, ops)
+// lifetime commits a new lifetime of the instance starting at state, and
+// returns its change for the caller to apply under the lock. The caller
+// holds the writers' turn.
+func (in *instance[T]) lifetime(state T) (Change, error) {
+	epoch := newEpoch()
+	frame, err := wire.EncodeSnap(in.name, epoch, 0, state)
 	if err != nil {
-		return err
+		return Change{}, fmt.Errorf("hotstate: store %q: %w", in.name, err)
 	}
-	in.state = next
-	in.version++
-	in.snap = nil
-	in.history.add(in.version, frame)
-	in.broadcastLocked(frame)
-	return nil
+	c := Change{Position: Position{Epoch: epoch}, Frame: frame}
+	return c, in.append(in.position(), c)
 }
 
-// replaceLocked makes next the state and sends it whole.
-func (in *instance[T]) replaceLocked(next T) error {
-	frame, err := wire.EncodeSnap(in.name, in.epoch, in.version+1, next)
-	if err != nil {
-		return err
-	}
-	in.state = next
-	in.version++
-	in.snap = frame
-	in.history.clear()
-	in.broadcastLocked(frame)
-	return nil
-}
-
-// join adds s as a subscriber and queues what it needs to catch up: the
-// patches after the version a resuming client holds, when the history
-// still has them, or else the snapshot. It reports false when the instance
-// went away first (deleted or reset), so the caller retries with a fresh one.
+// join subscribes s once no OnIdle hook is deciding about the instance.
+// It reports false when the instance went away first (deleted or reset),
+// so the caller retries with a fresh one.
 func (in *instance[T]) join(s *session, f wire.Frame) (bool, error) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -184,32 +156,7 @@ func (in *instance[T]) join(s *session, f wire.Frame) (bool, error) {
 	if in.deleted || !in.initialized {
 		return false, nil
 	}
-	var missed [][]byte
-	resumed := false
-	if f.Resume && f.Epoch == in.epoch {
-		missed, resumed = in.history.since(f.Version, in.version)
-	}
-	var frame []byte
-	if !resumed {
-		var err error
-		if frame, err = in.snapLocked(); err != nil {
-			return true, err
-		}
-	}
-	if err := s.hold(in.name, in); err != nil {
-		return true, err
-	}
-	if in.subs == nil {
-		in.subs = map[*session]struct{}{}
-	}
-	in.subs[s] = struct{}{}
-	if !resumed {
-		s.out.push(frame)
-	}
-	for _, m := range missed {
-		s.out.push(m)
-	}
-	return true, nil
+	return true, in.joinLocked(s, f)
 }
 
 // unsubscribe removes s and runs OnIdle when it was the last subscriber.
@@ -217,10 +164,9 @@ func (in *instance[T]) join(s *session, f wire.Frame) (bool, error) {
 // applies to an instance that is still idle, once per idle transition.
 func (in *instance[T]) unsubscribe(s *session) {
 	in.mu.Lock()
-	_, was := in.subs[s]
-	delete(in.subs, s)
+	idle := in.leaveLocked(s)
 	h := in.fam.hooks().onIdle
-	if !was || len(in.subs) > 0 || in.deleted || h == nil {
+	if !idle || in.deleted || h == nil {
 		in.mu.Unlock()
 		return
 	}
@@ -242,70 +188,83 @@ func (in *instance[T]) unsubscribe(s *session) {
 }
 
 // reset runs OnTerminate and returns the instance to raw defaults, not
-// initialised, in a new epoch that subscribers receive as a snapshot. An
+// initialised, in a new lifetime that subscribers receive as a snapshot. An
 // OnTerminate hook resetting or deleting its own instance does nothing
 // more: that instance is on its way out already.
 func (in *instance[T]) reset() {
+	st := in.beginTerminate("Reset", false)
+	if st == nil {
+		return
+	}
+	defer in.endStep(st)
+	in.wmu.Lock()
+	defer in.wmu.Unlock()
+	defaults := wire.Clone(in.fam.defaults)
+	c, err := in.lifetime(defaults)
+	if err != nil {
+		in.fam.srv.listeners.failed(err, "")
+		return
+	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if own := in.awaitStepLocked(); own != nil {
-		if own.kind == stepCreate {
-			panic(reentrant(in.name, "Reset"))
-		}
-		return
-	}
-	if !in.initialized || in.deleted {
-		return
-	}
-	if h := in.fam.hooks().onTerminate; h != nil {
-		in.runStepLocked(stepTerminate, func() { h(in.key) })
-	}
-	in.state = wire.Clone(in.fam.defaults)
+	in.state = defaults
 	in.initialized = false
 	in.ready.Store(false)
-	in.newEpochLocked()
+	in.applyLocked(c)
 }
 
 // remove runs OnTerminate, sends del to subscribers and ends the instance.
 // It reports whether the instance was live.
 func (in *instance[T]) remove() bool {
-	if !in.end() {
+	st := in.beginTerminate("Delete", true)
+	if st == nil {
 		return false
 	}
+	defer in.endStep(st)
+	in.wmu.Lock()
+	defer in.wmu.Unlock()
+	at := in.position()
+	c := Change{Position: Position{Epoch: at.Epoch, Version: at.Version + 1}, Frame: wire.EncodeDel(in.name)}
+	if err := in.append(at, c); err != nil {
+		in.fam.srv.listeners.failed(err, "")
+		return false
+	}
+	in.mu.Lock()
+	in.deleted = true
+	in.ready.Store(false)
+	in.applyLocked(c)
+	in.mu.Unlock()
 	in.fam.forget(in)
 	in.fam.srv.listeners.deleted(in.name)
 	return true
 }
 
-// end is remove's part under the lock.
-func (in *instance[T]) end() bool {
+// beginTerminate starts the step of a Reset (or, with deleting, a Delete)
+// and runs OnTerminate in it; it returns nil when there is nothing to end.
+func (in *instance[T]) beginTerminate(method string, deleting bool) *lifeStep {
 	in.mu.Lock()
-	defer in.mu.Unlock()
 	if own := in.awaitStepLocked(); own != nil {
+		in.mu.Unlock()
 		if own.kind == stepCreate {
-			panic(reentrant(in.name, "Delete"))
+			panic(reentrant(in.name, method))
 		}
-		return false
+		return nil
 	}
-	if in.deleted {
-		return false
+	live := in.initialized && !in.deleted
+	if !live && (!deleting || in.deleted) {
+		in.mu.Unlock()
+		return nil
 	}
-	if h := in.fam.hooks().onTerminate; h != nil && in.initialized {
-		in.runStepLocked(stepTerminate, func() { h(in.key) })
+	st := in.beginStepLocked(stepTerminate)
+	in.mu.Unlock()
+	if h := in.fam.hooks().onTerminate; h != nil && live {
+		defer func() {
+			if v := recover(); v != nil {
+				in.endStep(st)
+				panic(v)
+			}
+		}()
+		h(in.key)
 	}
-	in.deleted = true
-	in.ready.Store(false)
-	frame := wire.EncodeDel(in.name)
-	for s := range in.subs {
-		s.out.push(frame)
-		s.release(in.name, in)
-	}
-	in.subs = nil
-	return true
-}
-
-func (in *instance[T]) subscriberCount() int {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	return len(in.subs)
+	return st
 }

@@ -31,6 +31,7 @@ type options struct {
 	denyByDefault bool
 	rate          float64
 	burst         int
+	engine        Engine
 }
 
 func defaultOptions() options {
@@ -138,4 +139,12 @@ func WithHistory(count, bytes int) Option {
 	return optionFunc(func(o *options) {
 		o.historyCount, o.historyBytes = max(count, 0), max(bytes, 0)
 	})
+}
+
+// WithEngine commits every change of every store through e, which keeps
+// the stores' logs and carries changes between nodes that share them. The
+// default is a MemoryEngine: everything in this process, as many changes
+// kept per instance as WithHistory says (at least 256 and 256 KiB).
+func WithEngine(e Engine) Option {
+	return optionFunc(func(o *options) { o.engine = e })
 }

@@ -51,11 +51,18 @@ func New(opts ...Option) *Server {
 	for _, o := range opts {
 		o.apply(&s.opts)
 	}
+	if s.opts.engine == nil {
+		s.opts.engine = NewMemoryEngine(max(s.opts.historyCount, 256), max(s.opts.historyBytes, 256<<10))
+	}
 	s.listeners.srv = s
 	return s
 }
 
 func (s *Server) logger() *slog.Logger { return s.opts.logger }
+
+// checkpointEvery is how many versions apart a store's snapshot is handed to
+// the engine, so its log may be trimmed while Load still rebuilds the state.
+func (s *Server) checkpointEvery() uint64 { return 128 }
 
 // Logger returns the logger set with WithLogger, for transports to report
 // failures of their own through.
@@ -90,7 +97,7 @@ func (s *Server) ServeConn(ctx context.Context, conn Conn) error {
 	s.sessions[ss.caller.ID] = ss
 	s.mu.Unlock()
 	stop := context.AfterFunc(ctx, func() {
-		ss.out.close(wire.CloseGoingAway, "going away", false)
+		ss.w.close(wire.CloseGoingAway, "going away", false)
 	})
 	defer stop()
 	return ss.run()
@@ -115,7 +122,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
 	for _, ss := range s.sessions {
-		ss.out.close(wire.CloseGoingAway, "server shutting down", false)
+		ss.w.close(wire.CloseGoingAway, "server shutting down", false)
 	}
 	if len(s.sessions) == 0 {
 		s.mu.Unlock()

@@ -13,29 +13,19 @@ import (
 )
 
 // session is the server's side of one connection. Its goroutines: the
-// caller of ServeConn reads, a writer drains the outbox while it holds
-// frames, a timer pings, and each function call runs in its own; ServeConn
-// waits for all of them. One goroutine at a time writes: the writer, or a
-// call that finds the connection idle and sends its result itself.
+// caller of ServeConn reads, the writer drains its queue while frames wait,
+// a timer pings, and each function call runs in its own; ServeConn waits
+// for all of them.
 type session struct {
 	srv    *Server
 	conn   Conn
 	caller Caller
-	out    *outbox
+	w      *writer
 	// ctx ends when the connection does.
 	ctx    context.Context
 	cancel context.CancelFunc
 	// callCtx is ctx carrying the caller, for function handlers.
 	callCtx context.Context
-	// wctx is what writes run under; cancelling it (write timeout, slow
-	// consumer, heartbeat failure) aborts a write blocked on the peer.
-	wctx    context.Context
-	wcancel context.CancelFunc
-	// timeout cancels wctx when a write takes too long; one timer for the
-	// session's life, since a context per write would cost allocations on
-	// every delivery. Only the goroutine whose turn it is to write (see
-	// outbox.next and outbox.claim) arms it.
-	timeout *time.Timer
 	// beat pings the peer; it runs only while a ping is due or in flight.
 	beat  *heartbeat
 	calls chan struct{} // semaphore: one slot per function call in flight
@@ -61,7 +51,6 @@ func newClientID() string {
 
 func newSession(srv *Server, conn Conn) *session {
 	ctx, cancel := context.WithCancel(context.Background())
-	wctx, wcancel := context.WithCancel(ctx)
 	caller := Caller{ID: newClientID(), ConnInfo: conn.Info()}
 	s := &session{
 		srv:     srv,
@@ -70,28 +59,20 @@ func newSession(srv *Server, conn Conn) *session {
 		ctx:     ctx,
 		cancel:  cancel,
 		callCtx: context.WithValue(ctx, callerKey{}, caller),
-		wctx:    wctx,
-		wcancel: wcancel,
-		timeout: time.AfterFunc(time.Hour, wcancel),
 		calls:   make(chan struct{}, srv.opts.maxInflight),
 		subs:    make(map[string]subscription),
 
 		limit:      newBucket(srv.opts.rate, srv.opts.burst),
 		funcLimits: map[string]*bucket{},
 	}
-	s.timeout.Stop()
-	drain := s.drain // one method value for the session, not one per start
-	s.out = newOutbox(srv.opts.maxQueueBytes, func() {
-		s.wg.Add(1)
-		go drain()
-	}, wcancel)
+	s.w = newWriter(ctx, conn, caller.ID, &srv.opts, srv.logger(), &s.wg, cancel)
 	return s
 }
 
 // run serves the connection until it ends and then releases everything the
 // session held.
 func (s *session) run() error {
-	s.out.push(wire.EncodeHello(s.caller.ID))
+	s.w.push(wire.EncodeHello(s.caller.ID))
 	if hb := s.srv.opts.heartbeat; hb > 0 {
 		s.beat = startHeartbeat(s, hb)
 	}
@@ -99,7 +80,7 @@ func (s *session) run() error {
 	err := s.readLoop()
 	s.cancel()
 	s.beat.stop()
-	s.out.end() // no writer starts after this, so wg cannot grow
+	s.w.end() // no drain goroutine starts after this, so wg cannot grow
 	s.wg.Wait()
 	s.dropAll()
 	s.srv.forget(s)
@@ -112,16 +93,16 @@ func (s *session) readLoop() error {
 		b, err := s.conn.Read(s.ctx)
 		if err != nil {
 			if errors.Is(err, ErrTextFrame) {
-				s.out.close(wire.CloseUnsupportedData, "binary frames only", false)
+				s.w.close(wire.CloseUnsupportedData, "binary frames only", false)
 				s.waitClosed()
 			}
-			if s.out.closing() || s.ctx.Err() != nil {
+			if s.w.closing() || s.ctx.Err() != nil {
 				return nil
 			}
 			return err
 		}
 		if len(b) > s.srv.opts.maxFrameBytes {
-			s.out.close(wire.CloseMessageTooBig, "frame too large", true)
+			s.w.close(wire.CloseMessageTooBig, "frame too large", true)
 			s.waitClosed()
 			return nil
 		}
@@ -138,89 +119,13 @@ func (s *session) waitClosed() {
 	}
 }
 
-// drain is the writer: it writes what is queued until nothing is, then
-// returns; the next push starts another.
-func (s *session) drain() {
-	defer s.wg.Done()
-	var written [][]byte
-	for {
-		frames, code, reason, ok := s.out.next(written)
-		if !ok {
-			return
-		}
-		written = frames
-		if err := s.write(frames); err != nil {
-			if code == 0 {
-				s.srv.logger().Debug("hotstate: write failed", "client", s.caller.ID, "err", err)
-				code, reason = wire.CloseInternalError, "write failed"
-			}
-			s.finish(code, reason)
-			return
-		}
-		if code != 0 {
-			s.finish(code, reason)
-			return
-		}
-	}
-}
-
 // abandon ends the session at once for a Shutdown past its deadline: the
 // connection is closed without waiting for the writer, and handlers see
 // their context end. The session is released when its last handler returns.
 func (s *session) abandon() {
 	s.cancel()
-	s.out.end()
+	s.w.end()
 	_ = s.conn.Close(wire.CloseGoingAway, "server shutting down")
-}
-
-// finish closes the connection with code and ends the session.
-func (s *session) finish(code int, reason string) {
-	s.out.end()
-	_ = s.conn.Close(code, reason)
-	s.cancel()
-}
-
-// send queues a frame for the writer, or writes it at once when the
-// connection is idle, which spares starting the writer. Only goroutines
-// that may block on the peer call it: function calls sending their result.
-func (s *session) send(frame []byte) {
-	if !s.out.claim() {
-		s.out.push(frame)
-		return
-	}
-	if err := s.write([][]byte{frame}); err != nil {
-		s.srv.logger().Debug("hotstate: write failed", "client", s.caller.ID, "err", err)
-		s.out.close(wire.CloseInternalError, "write failed", true)
-	}
-	s.out.release()
-}
-
-// write sends a batch of frames, in one system call where the transport can.
-func (s *session) write(frames [][]byte) error {
-	if len(frames) == 0 {
-		return nil
-	}
-	s.timeout.Reset(s.srv.opts.writeTimeout)
-	defer s.timeout.Stop()
-	c, ok := s.conn.(Corker)
-	if !ok || len(frames) < 2 {
-		c = nil
-	}
-	if c != nil {
-		c.Cork()
-	}
-	for _, f := range frames {
-		if err := s.conn.Write(s.wctx, f); err != nil {
-			if c != nil {
-				_ = c.Flush()
-			}
-			return err
-		}
-	}
-	if c != nil {
-		return c.Flush()
-	}
-	return nil
 }
 
 // handle acts on one inbound frame. A panic in anything it calls (an Allow
@@ -233,10 +138,10 @@ func (s *session) handle(b []byte) {
 		if v := recover(); v != nil {
 			s.srv.panicked(v, s.caller)
 			if f.Type == wire.TypeRPC {
-				s.out.push(wire.EncodeFailure(f.ID, internalError))
+				s.w.push(wire.EncodeFailure(f.ID, internalError))
 				return
 			}
-			s.out.push(wire.EncodeErr(f.Store, internalError))
+			s.w.push(wire.EncodeErr(f.Store, internalError))
 		}
 	}()
 	if !s.limit.take(time.Now()) {
@@ -262,7 +167,7 @@ func (s *session) handle(b []byte) {
 
 // reject sends an err frame and tells the error listeners.
 func (s *session) reject(store, code, msg string) {
-	s.out.push(wire.EncodeErr(store, wire.Error{Code: code, Message: msg}))
+	s.w.push(wire.EncodeErr(store, wire.Error{Code: code, Message: msg}))
 	s.srv.listeners.failed(fmt.Errorf("hotstate: client %s: %s: %s", s.caller.ID, code, msg), s.caller.ID)
 }
 
@@ -330,9 +235,9 @@ func (s *session) canHoldLocked(name string) *Error {
 	return nil
 }
 
-// hold records a subscription; it fails when the session is at its limit.
+// addSub records a subscription; it fails when the session is at its limit.
 // Called with the instance's lock held.
-func (s *session) hold(name string, sub subscription) error {
+func (s *session) addSub(name string, sub subscription) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.canHoldLocked(name); err != nil {
@@ -342,9 +247,9 @@ func (s *session) hold(name string, sub subscription) error {
 	return nil
 }
 
-// release forgets a subscription the instance ended (a deleted store).
+// dropSub forgets a subscription the instance ended (a deleted store).
 // Called with the instance's lock held.
-func (s *session) release(name string, sub subscription) {
+func (s *session) dropSub(name string, sub subscription) {
 	s.mu.Lock()
 	if s.subs[name] == sub {
 		delete(s.subs, name)

@@ -8,7 +8,8 @@ import "github.com/hotstate/hotstate/core/wire"
 //
 // A store is lazy: NewStore registers it, and OnCreate runs on its first use
 // (a subscribe, a mutation or Init). Functions passed to Update and
-// UpdateOps run with the store locked and must not call the same store.
+// UpdateOps run while other writers of the instance wait and must not
+// change the same store; UpdateOps' function also holds off readers.
 // Hooks run without any store lock and may call any store; the one
 // exception is noted at OnCreate.
 type Store[T any] struct{ f *family[T] }
@@ -65,6 +66,14 @@ func (s *Store[T]) Name() string { return s.f.name }
 
 // Update changes the state through fn, which gets a deep copy to mutate,
 // and sends subscribers the JSON Patch between the old and new state.
+//
+// fn may run more than once: when stores are shared between nodes, a writer
+// that loses the race for the next version catches up and runs fn again on
+// the newer state. So fn must change only the state it is given and take
+// ids and times from that state or from randomness, never from a counter
+// it increments. On a single node with the default engine it runs once.
+// fn runs while other writers of the instance wait (readers and
+// subscribers do not), so it must not change its own store.
 func (s *Store[T]) Update(fn func(state *T)) error { return s.f.update("", fn) }
 
 // UpdateOps changes the state in place through fn, which returns the

@@ -107,3 +107,13 @@ type Frame struct {
 	Protocol uint64 // p
 	Client   string // c
 }
+
+// TypeOf returns the type of a frame this package encoded, read from its
+// first bytes (a small map whose first key is "t"), or 0 when b does not
+// start that way. It spares decoding a frame just to learn its type.
+func TypeOf(b []byte) Type {
+	if len(b) < 4 || b[0]&0xf0 != 0x80 || b[1] != 0xa1 || b[2] != 't' || b[3] >= 0x80 {
+		return 0
+	}
+	return Type(b[3])
+}

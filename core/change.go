@@ -1,0 +1,195 @@
+package hotstate
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hotstate/hotstate/core/wire"
+)
+
+// This file is the state side of a change: a mutation function runs on a
+// copy of the typed state, the differ turns old and new into operations,
+// the operations become a patch frame (the change record), the engine's
+// log takes it, and only then does the instance adopt the new state and
+// its topic send the frame on.
+
+// position returns where the instance's log ends. The caller holds the
+// writers' turn, so it stays put until the caller commits.
+func (in *instance[T]) position() Position {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return Position{Epoch: in.epoch, Version: in.version}
+}
+
+// append adds c after at to the engine's log. With the writers' turn held
+// nobody on this node moved the log meanwhile; a conflict means another
+// node did.
+func (in *instance[T]) append(at Position, c Change) error {
+	if err := in.fam.srv.opts.engine.Append(context.Background(), in.name, at, c); err != nil {
+		return fmt.Errorf("hotstate: store %q: %w", in.name, err)
+	}
+	return nil
+}
+
+// applyLocked moves the topic to c, which the log has taken, and sends it
+// to subscribers; every few hundred versions it gives the engine a
+// checkpoint so the log can be trimmed.
+func (in *instance[T]) applyLocked(c Change) {
+	in.topic.applyLocked(c)
+	if every := in.fam.srv.checkpointEvery(); wire.TypeOf(c.Frame) == wire.TypePatch && c.Version%every == 0 {
+		snap, err := in.snapLocked()
+		if err == nil {
+			err = in.fam.srv.opts.engine.Checkpoint(context.Background(), in.name, Change{Position: c.Position, Frame: snap})
+		}
+		if err != nil {
+			in.fam.srv.listeners.failed(fmt.Errorf("hotstate: store %q: checkpoint: %w", in.name, err), "")
+		}
+	}
+}
+
+// compute makes one change of an instance: given the state and where the
+// log ends, it returns the state to keep and the change that reaches it,
+// or a Change without a frame when there is nothing to send.
+type compute[T any] func(in *instance[T], at Position) (T, Change, error)
+
+// write makes one change of key's instance, creating the instance first.
+func (f *family[T]) write(key, method string, fn compute[T]) error {
+	for {
+		in := f.acquire(key)
+		created, err := in.ensureInit(method)
+		if err != nil {
+			return err
+		}
+		done, err := in.write(fn)
+		if created {
+			f.srv.listeners.created(in.name, key)
+		}
+		if done {
+			return err
+		}
+	}
+}
+
+// write runs fn with the writers' turn but not the instance lock, so
+// readers and subscribers never wait on a mutation function, then commits
+// its change. It reports false when the instance went away first.
+func (in *instance[T]) write(fn compute[T]) (bool, error) {
+	in.wmu.Lock()
+	defer in.wmu.Unlock()
+	in.mu.Lock()
+	live, at := in.initialized && !in.deleted, Position{Epoch: in.epoch, Version: in.version}
+	in.mu.Unlock()
+	if !live {
+		return false, nil
+	}
+	next, c, err := fn(in, at)
+	if err != nil {
+		return true, fmt.Errorf("hotstate: store %q: %w", in.name, err)
+	}
+	if c.Frame != nil {
+		if err := in.append(at, c); err != nil {
+			return true, err
+		}
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.state = next
+	if c.Frame != nil {
+		in.applyLocked(c)
+	}
+	return true, nil
+}
+
+func next(at Position) Position { return Position{Epoch: at.Epoch, Version: at.Version + 1} }
+
+func (f *family[T]) update(key string, fn func(*T)) error {
+	return f.write(key, "Update", func(in *instance[T], at Position) (T, Change, error) {
+		state := wire.Clone(in.state)
+		fn(&state)
+		ops, err := wire.Diff(in.state, state)
+		if err != nil || len(ops) == 0 {
+			return state, Change{}, err
+		}
+		frame, err := wire.EncodePatch(in.name, at.Epoch, at.Version+1, ops)
+		return state, Change{Position: next(at), Frame: frame}, err
+	})
+}
+
+func (f *family[T]) set(key string, v T) error {
+	return f.write(key, "Set", func(in *instance[T], at Position) (T, Change, error) {
+		state := wire.Clone(v)
+		frame, err := wire.EncodeSnap(in.name, at.Epoch, at.Version+1, state)
+		return state, Change{Position: next(at), Frame: frame}, err
+	})
+}
+
+// updateOps changes the state in place, so unlike the others it holds the
+// instance lock from the mutation to the broadcast: nobody may see the
+// state changed at the old version.
+func (f *family[T]) updateOps(key string, fn func(*T) []Op) error {
+	for {
+		in := f.acquire(key)
+		created, err := in.ensureInit("UpdateOps")
+		if err != nil {
+			return err
+		}
+		done, err := in.writeInPlace(fn)
+		if created {
+			f.srv.listeners.created(in.name, key)
+		}
+		if done {
+			return err
+		}
+	}
+}
+
+func (in *instance[T]) writeInPlace(fn func(*T) []Op) (done bool, err error) {
+	in.wmu.Lock()
+	defer in.wmu.Unlock()
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.deleted || !in.initialized {
+		return false, nil
+	}
+	at := Position{Epoch: in.epoch, Version: in.version}
+	var ops []Op
+	panicked := true
+	defer func() {
+		if !panicked {
+			return
+		}
+		// fn may have changed the state before it panicked; a snapshot
+		// keeps subscribers equal to the server.
+		v := recover()
+		if c, err := in.snapChange(at); err == nil && in.append(at, c) == nil {
+			in.applyLocked(c)
+		}
+		panic(v)
+	}()
+	ops = fn(&in.state)
+	panicked = false
+	if len(ops) == 0 {
+		in.snap = nil // the state may have changed in ways that need no patch
+		return true, nil
+	}
+	frame, err := wire.EncodePatch(in.name, at.Epoch, at.Version+1, ops)
+	c := Change{Position: next(at), Frame: frame}
+	if err != nil {
+		// The state changed in place already; a snapshot keeps every
+		// subscriber right, if the state can be encoded at all.
+		if c, err = in.snapChange(at); err != nil {
+			return true, fmt.Errorf("hotstate: store %q: %w", in.name, err)
+		}
+	}
+	if err := in.append(at, c); err != nil {
+		return true, err
+	}
+	in.applyLocked(c)
+	return true, nil
+}
+
+// snapChange is the whole current state as the change after at.
+func (in *instance[T]) snapChange(at Position) (Change, error) {
+	frame, err := wire.EncodeSnap(in.name, at.Epoch, at.Version+1, in.state)
+	return Change{Position: next(at), Frame: frame}, err
+}
