@@ -359,7 +359,7 @@ func TestBadPatchResubscribes(t *testing.T) {
 	// client cannot apply it and asks for a snapshot.
 	if err := a.todos.UpdateOps(func(s *Todos) []hotstate.Op {
 		s.Items = append(s.Items, Todo{ID: 7, Text: "truth"})
-		return []hotstate.Op{hotstate.Remove("/no/such/path")}
+		return []hotstate.Op{hotstate.RemoveOp("/no/such/path")}
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -29,8 +29,8 @@ func TestHandlerPanicsAndErrors(t *testing.T) {
 	srv := hotstate.New(hotstate.WithLogger(log.logger()))
 	srv.OnError(func(err error, clientID string) { failures.Add(1) })
 	todos := hotstate.NewStore(srv, "Todos", Todos{Items: []Todo{}})
-	hotstate.NewStore(srv, "Cursed", Todos{}).OnCreate(func(string, *Todos) { panic(secret) })
-	hotstate.NewStore(srv, "Guarded", Todos{}).Allow(func(hotstate.Caller, string) bool { panic(secret) })
+	hotstate.NewStore(srv, "Cursed", Todos{}).OnCreate(func(*Todos) { panic(secret) })
+	hotstate.NewStore(srv, "Guarded", Todos{}).Allow(func(hotstate.Caller) bool { panic(secret) })
 	rooms := hotstate.NewFamily(srv, "Room:*", Room{})
 	rooms.OnIdle(func(string) { panic(secret) })
 	srv.OnSubscribe(func(store string, _ hotstate.Caller) {
@@ -55,7 +55,7 @@ func TestHandlerPanicsAndErrors(t *testing.T) {
 		return nil, hotstate.NewError("conflict", "try again")
 	})
 	hotstate.Handle(srv, "guarded", func(ctx context.Context, _ any) (any, error) { return "ran", nil },
-		hotstate.Allow(func(hotstate.Caller) bool { panic(secret) }))
+		hotstate.AllowCalls(func(hotstate.Caller) bool { panic(secret) }))
 	hotstate.Handle(srv, "update.panics", func(ctx context.Context, _ any) (any, error) {
 		return nil, todos.Update(func(s *Todos) {
 			s.Items = append(s.Items, Todo{Text: "half done"})

@@ -25,7 +25,7 @@ import (
 // serveOn serves srv on a fresh loopback listener with the transport
 // options given and returns its address; it stops at cleanup, or earlier
 // through the returned stop.
-func serveOn(t testing.TB, srv *hotstate.Server, addr string, opts ...hothttp.Option) (string, func()) {
+func serveOn(t testing.TB, srv *hotstate.Server, addr string, opts ...hothttp.ServerOption) (string, func()) {
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

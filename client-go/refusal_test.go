@@ -131,7 +131,7 @@ func TestRefusedResyncRetried(t *testing.T) {
 	// A patch the client cannot apply makes it ask for a snapshot.
 	if err := todos.UpdateOps(func(s *Todos) []hotstate.Op {
 		s.Items = append(s.Items, Todo{ID: 1, Text: "truth"})
-		return []hotstate.Op{hotstate.Remove("/no/such/path")}
+		return []hotstate.Op{hotstate.RemoveOp("/no/such/path")}
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func TestRefusedForGoodAfterReconnect(t *testing.T) {
 	var deny atomic.Bool
 	srv := hotstate.New()
 	todos := hotstate.NewStore(srv, "Todos", Todos{Items: []Todo{}}).
-		Allow(func(hotstate.Caller, string) bool { return !deny.Load() })
+		Allow(func(hotstate.Caller) bool { return !deny.Load() })
 	rooms := hotstate.NewFamily(srv, "Room:*", Room{Messages: []string{}})
 	addr, _ := serveOn(t, srv, "127.0.0.1:0")
 	p := newProxy(t, addr)
@@ -226,7 +226,7 @@ func TestRefusedResyncForGood(t *testing.T) {
 	var deny atomic.Bool
 	srv := hotstate.New()
 	todos := hotstate.NewStore(srv, "Todos", Todos{Items: []Todo{}}).
-		Allow(func(hotstate.Caller, string) bool { return !deny.Load() })
+		Allow(func(hotstate.Caller) bool { return !deny.Load() })
 	addr, _ := serveOn(t, srv, "127.0.0.1:0")
 	c := dial(t, "ws://"+addr, fast...)
 	events := lifecycle(c)
@@ -237,7 +237,7 @@ func TestRefusedResyncForGood(t *testing.T) {
 	deny.Store(true)
 	if err := todos.UpdateOps(func(s *Todos) []hotstate.Op {
 		s.Items = append(s.Items, Todo{ID: 1, Text: "unseen"})
-		return []hotstate.Op{hotstate.Remove("/no/such/path")}
+		return []hotstate.Op{hotstate.RemoveOp("/no/such/path")}
 	}); err != nil {
 		t.Fatal(err)
 	}

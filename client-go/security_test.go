@@ -57,7 +57,7 @@ func user(r *http.Request) (string, error) {
 	return name, nil
 }
 
-func newSecure(t *testing.T, opts []hotstate.Option, hopts ...hothttp.Option) *secure {
+func newSecure(t *testing.T, opts []hotstate.Option, hopts ...hothttp.ServerOption) *secure {
 	t.Helper()
 	s := &secure{
 		srv:      hotstate.New(opts...),
@@ -69,7 +69,7 @@ func newSecure(t *testing.T, opts []hotstate.Option, hopts ...hothttp.Option) *s
 	s.todos = hotstate.NewStore(s.srv, "Todos", Todos{Items: []Todo{}})
 	s.rooms = hotstate.NewFamily(s.srv, "Room:*", Room{Messages: []string{}})
 	s.rooms.OnCreate(func(key string, r *Room) { r.Name = key })
-	hopts = append([]hothttp.Option{hothttp.WithIdentity(func(r *http.Request) (any, error) { return user(r) })}, hopts...)
+	hopts = append([]hothttp.ServerOption{hothttp.WithIdentity(func(r *http.Request) (any, error) { return user(r) })}, hopts...)
 	s.addr, _ = serveOn(t, s.srv, "127.0.0.1:0", hopts...)
 	s.url = "ws://" + s.addr
 	return s
@@ -193,7 +193,7 @@ func TestSecurityStoreAndFamilyAllow(t *testing.T) {
 		return key == "lobby" || strings.HasPrefix(key, name+"-")
 	})
 	admin := hotstate.NewStore(s.srv, "Admin", Todos{Items: []Todo{}}).
-		Allow(func(c hotstate.Caller, key string) bool { return c.Identity == "root" && key == "" })
+		Allow(func(c hotstate.Caller) bool { return c.Identity == "root" })
 
 	ada, bob, root := s.as(t, "ada"), s.as(t, "bob"), s.as(t, "root")
 	adaEvents, bobEvents := lifecycle(ada), lifecycle(bob)
@@ -251,7 +251,7 @@ func TestSecurityFunctionAllow(t *testing.T) {
 	hotstate.Handle(s.srv, "admin.reset", func(ctx context.Context, _ any) (string, error) {
 		ran.Add(1)
 		return "done", nil
-	}, hotstate.Allow(func(c hotstate.Caller) bool { return c.Identity == "root" }))
+	}, hotstate.AllowCalls(func(c hotstate.Caller) bool { return c.Identity == "root" }))
 
 	ada, root := s.as(t, "ada"), s.as(t, "root")
 	events := lifecycle(ada)
@@ -268,10 +268,10 @@ func TestSecurityFunctionAllow(t *testing.T) {
 
 func TestSecurityDenyByDefault(t *testing.T) {
 	s := newSecure(t, []hotstate.Option{hotstate.WithDenyByDefault()})
-	open := hotstate.NewStore(s.srv, "Open", Todos{}).Allow(func(hotstate.Caller, string) bool { return true })
+	open := hotstate.NewStore(s.srv, "Open", Todos{}).Allow(func(hotstate.Caller) bool { return true })
 	hotstate.Handle(s.srv, "closed", func(ctx context.Context, _ any) (int, error) { return 1, nil })
 	hotstate.Handle(s.srv, "open", func(ctx context.Context, _ any) (int, error) { return 2, nil },
-		hotstate.Allow(func(hotstate.Caller) bool { return true }))
+		hotstate.AllowCalls(func(hotstate.Caller) bool { return true }))
 
 	c := s.as(t, "ada")
 	remote(t, c.Subscribe("Todos", nil).Ready(ctxT(t)), wire.CodeForbidden, "Todos")
@@ -296,7 +296,7 @@ func TestSecurityFunctionRateLimit(t *testing.T) {
 	var ran atomic.Int64
 	hotstate.Handle(s.srv, "costly", func(ctx context.Context, _ any) (int64, error) {
 		return ran.Add(1), nil
-	}, hotstate.RateLimit(0.001, 3))
+	}, hotstate.LimitCalls(0.001, 3))
 	hotstate.Handle(s.srv, "cheap", func(ctx context.Context, _ any) (int, error) { return 1, nil })
 
 	ada, bob := s.as(t, "ada"), s.as(t, "bob")

@@ -19,16 +19,18 @@ type function struct {
 	burst int
 }
 
-// Allow admits only callers for which allow returns true; the others get
-// the code "forbidden". The caller carries the identity the transport's
-// authentication produced.
-func Allow(allow func(c Caller) bool) FuncOption {
+// AllowCalls admits only callers of the function for which allow returns
+// true; the others get the code "forbidden". The caller carries the
+// identity the transport's authentication produced. (Stores have their own
+// rule: Store.Allow and Family.Allow.)
+func AllowCalls(allow func(c Caller) bool) FuncOption {
 	return funcOptionFunc(func(fn *function) { fn.allow = allow })
 }
 
-// RateLimit limits each connection to perSecond calls of this function,
+// LimitCalls limits each connection to perSecond calls of this function,
 // with bursts of up to burst; calls beyond it get the code "rate_limited".
-func RateLimit(perSecond float64, burst int) FuncOption {
+// (WithRateLimit limits every frame of a connection.)
+func LimitCalls(perSecond float64, burst int) FuncOption {
 	return funcOptionFunc(func(fn *function) { fn.rate, fn.burst = perSecond, burst })
 }
 

@@ -26,21 +26,31 @@ var (
 	ErrReentrant = errors.New("hotstate: called from the OnCreate hook of the same instance")
 )
 
-// Error is an error a function handler returns to choose the code and the
-// message its caller sees. Any other error reaches the caller with the code
-// "error" and its Error() text.
-type Error struct {
-	Code    string
-	Message string
-}
-
-// Error implements error.
-func (e *Error) Error() string { return "hotstate: " + e.Code + ": " + e.Message }
+// Error is the one error type with a code: a function handler returns one
+// to choose the code and the message its caller sees, and the server
+// sends every refusal as one. Any other error a handler returns reaches
+// the caller with the code CodeError and its Error() text. It is the body
+// of the protocol's "x" key, so the codes below are PROTOCOL.md's.
+type Error = wire.Error
 
 // NewError returns an *Error with the given code and message.
 func NewError(code, message string) *Error { return &Error{Code: code, Message: message} }
 
-func (e *Error) wire() wire.Error { return wire.Error{Code: e.Code, Message: e.Message} }
+// The codes of PROTOCOL.md, for Error.Code.
+const (
+	CodeBadFrame             = wire.CodeBadFrame
+	CodeUnknownType          = wire.CodeUnknownType
+	CodeNotFound             = wire.CodeNotFound
+	CodeNameTooLong          = wire.CodeNameTooLong
+	CodeTooManySubscriptions = wire.CodeTooManySubscriptions
+	CodeForbidden            = wire.CodeForbidden
+	CodeRateLimited          = wire.CodeRateLimited
+	CodeUnknownFunction      = wire.CodeUnknownFunction
+	CodeBadArgs              = wire.CodeBadArgs
+	CodeBusy                 = wire.CodeBusy
+	CodeError                = wire.CodeError
+	CodeInternal             = wire.CodeInternal
+)
 
 // ErrTextFrame is wrapped by a transport's Read error when a text message
 // arrives; the server closes such a connection with 1003.

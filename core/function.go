@@ -78,7 +78,7 @@ func (s *Server) register(name string, opts []FuncOption, h handler) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, dup := s.funcs[name]; dup {
-		panic(fmt.Sprintf("%v: function %q", ErrDuplicate, name))
+		panic(fmt.Errorf("%w: function %q", ErrDuplicate, name))
 	}
 	s.funcs[name] = fn
 }

@@ -169,7 +169,7 @@ func (s *Server) addStore(def storeDef) {
 	defer s.mu.Unlock()
 	taken := s.statics[name] != nil || slices.ContainsFunc(s.families, func(d storeDef) bool { return d.pattern() == name })
 	if taken {
-		panic(fmt.Sprintf("%v: store %q", ErrDuplicate, name))
+		panic(fmt.Errorf("%w: store %q", ErrDuplicate, name))
 	}
 	if static {
 		s.statics[name] = def

@@ -25,14 +25,14 @@ func NewStore[T any](srv *Server, name string, defaults T) *Store[T] {
 
 // OnCreate sets the hook that runs on first use and after every reset's
 // next use: it receives a fresh copy of the defaults to change, the way the
-// overrides it sets are merged over them. key is "" for a static store.
+// overrides it sets are merged over them.
 // Other uses of the instance wait until it returns. It changes the state it
 // is given rather than calling its own instance: Update, UpdateOps, Set,
 // Init, Reset and Delete on the key being created return (or, without an
 // error result, panic with) ErrReentrant. OnStoreCreated listeners run after
 // the use that created the instance, and may delete it.
-func (s *Store[T]) OnCreate(fn func(key string, state *T)) *Store[T] {
-	s.f.setHook(func(h *hookSet[T]) { h.onCreate = fn })
+func (s *Store[T]) OnCreate(fn func(state *T)) *Store[T] {
+	s.f.setHook(func(h *hookSet[T]) { h.onCreate = func(_ string, state *T) { fn(state) } })
 	return s
 }
 
@@ -40,8 +40,8 @@ func (s *Store[T]) OnCreate(fn func(key string, state *T)) *Store[T] {
 // state is still readable with Get. Other resets and deletes of the
 // instance wait for it; its own Reset or Delete of the instance does
 // nothing, since that instance is on its way out already.
-func (s *Store[T]) OnTerminate(fn func(key string)) *Store[T] {
-	s.f.setHook(func(h *hookSet[T]) { h.onTerminate = fn })
+func (s *Store[T]) OnTerminate(fn func()) *Store[T] {
+	s.f.setHook(func(h *hookSet[T]) { h.onTerminate = func(string) { fn() } })
 	return s
 }
 
@@ -49,15 +49,15 @@ func (s *Store[T]) OnTerminate(fn func(key string)) *Store[T] {
 // is still alive; the hook may Reset it, Delete it or leave it. It runs
 // once per idle transition, and subscribers arriving meanwhile wait until
 // it returns, so it decides about an instance that is still idle.
-func (s *Store[T]) OnIdle(fn func(key string)) *Store[T] {
-	s.f.setHook(func(h *hookSet[T]) { h.onIdle = fn })
+func (s *Store[T]) OnIdle(fn func()) *Store[T] {
+	s.f.setHook(func(h *hookSet[T]) { h.onIdle = func(string) { fn() } })
 	return s
 }
 
 // Allow admits only subscribers for which allow returns true; the others
-// get an err frame with the code "forbidden". key is "" for a static store.
-func (s *Store[T]) Allow(allow func(c Caller, key string) bool) *Store[T] {
-	s.f.setHook(func(h *hookSet[T]) { h.allow = allow })
+// get an err frame with the code "forbidden".
+func (s *Store[T]) Allow(allow func(c Caller) bool) *Store[T] {
+	s.f.setHook(func(h *hookSet[T]) { h.allow = func(c Caller, _ string) bool { return allow(c) } })
 	return s
 }
 
@@ -127,19 +127,19 @@ func NewFamily[T any](srv *Server, pattern string, defaults T) *Family[T] {
 	return &Family[T]{f: newFamily(srv, pattern, prefix, defaults)}
 }
 
-// OnCreate is Store.OnCreate for every instance; it receives the key.
+// OnCreate is Store.OnCreate for every instance; it also receives the key.
 func (s *Family[T]) OnCreate(fn func(key string, state *T)) *Family[T] {
 	s.f.setHook(func(h *hookSet[T]) { h.onCreate = fn })
 	return s
 }
 
-// OnTerminate is Store.OnTerminate for every instance.
+// OnTerminate is Store.OnTerminate for every instance; it receives the key.
 func (s *Family[T]) OnTerminate(fn func(key string)) *Family[T] {
 	s.f.setHook(func(h *hookSet[T]) { h.onTerminate = fn })
 	return s
 }
 
-// OnIdle is Store.OnIdle for every instance.
+// OnIdle is Store.OnIdle for every instance; it receives the key.
 func (s *Family[T]) OnIdle(fn func(key string)) *Family[T] {
 	s.f.setHook(func(h *hookSet[T]) { h.onIdle = fn })
 	return s
@@ -228,15 +228,15 @@ func (h *Instance) IsInitialized() bool { return h.def.isInitialized(h.key) }
 // SubscriberCount returns the number of subscribed connections.
 func (h *Instance) SubscriberCount() int { return h.def.subscriberCount(h.key) }
 
-// Op is one JSON Patch operation for UpdateOps; build it with Add, Remove
-// or Replace.
+// Op is one JSON Patch operation for UpdateOps; build it with AddOp,
+// RemoveOp or ReplaceOp.
 type Op = wire.Op
 
-// Add returns an add operation at the JSON Pointer path.
-func Add(path string, value any) Op { return Op{Op: wire.OpAdd, Path: path, Value: value} }
+// AddOp returns an add operation at the JSON Pointer path.
+func AddOp(path string, value any) Op { return Op{Op: wire.OpAdd, Path: path, Value: value} }
 
-// Remove returns a remove operation at the JSON Pointer path.
-func Remove(path string) Op { return Op{Op: wire.OpRemove, Path: path} }
+// RemoveOp returns a remove operation at the JSON Pointer path.
+func RemoveOp(path string) Op { return Op{Op: wire.OpRemove, Path: path} }
 
-// Replace returns a replace operation at the JSON Pointer path.
-func Replace(path string, value any) Op { return Op{Op: wire.OpReplace, Path: path, Value: value} }
+// ReplaceOp returns a replace operation at the JSON Pointer path.
+func ReplaceOp(path string, value any) Op { return Op{Op: wire.OpReplace, Path: path, Value: value} }

@@ -1,8 +1,10 @@
 package hotstate_test
 
 import (
+	"errors"
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	hotstate "github.com/hotstate/hotstate/core"
@@ -22,10 +24,10 @@ func TestStoreLifecycle(t *testing.T) {
 	srv := hotstate.New()
 	var events []string
 	cfg := hotstate.NewStore(srv, "Config", config{Theme: "dark"})
-	cfg.OnCreate(func(key string, c *config) {
-		events = append(events, "create:"+key)
+	cfg.OnCreate(func(c *config) {
+		events = append(events, "create:")
 		c.Lang = "en"
-	}).OnTerminate(func(key string) {
+	}).OnTerminate(func() {
 		events = append(events, "terminate:"+cfg.Get().Theme)
 	})
 
@@ -123,8 +125,13 @@ func TestRegistrationPanics(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			defer func() {
-				if recover() == nil {
+				v := recover()
+				if v == nil {
 					t.Fatal("no panic")
+				}
+				err, _ := v.(error)
+				if dup := strings.HasPrefix(name, "duplicate"); dup != errors.Is(err, hotstate.ErrDuplicate) {
+					t.Fatalf("panic %v: matches ErrDuplicate %v, want %v", v, !dup, dup)
 				}
 			}()
 			fn()

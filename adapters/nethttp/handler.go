@@ -17,18 +17,36 @@ import (
 	hotstate "github.com/hotstate/hotstate/core"
 )
 
-// Option configures Handler and ListenAndServe.
+// Option configures how connections are accepted: Handler, Serve, and the
+// standalone server (every Option is also a ServerOption).
 type Option interface {
+	ServerOption
 	apply(*config)
+}
+
+// ServerOption configures ListenAndServe and ServeListener: every Option,
+// and the options only a standalone server has (WithAddr, WithPath,
+// WithFallback), which Handler therefore cannot be given.
+type ServerOption interface {
+	applyServer(*serverConfig)
 }
 
 type optionFunc func(*config)
 
-func (f optionFunc) apply(c *config) { f(c) }
+func (f optionFunc) apply(c *config)             { f(c) }
+func (f optionFunc) applyServer(c *serverConfig) { f(&c.config) }
+
+type serverOptionFunc func(*serverConfig)
+
+func (f serverOptionFunc) applyServer(c *serverConfig) { f(c) }
 
 type config struct {
 	origins  []string
 	identity func(r *http.Request) (any, error)
+}
+
+type serverConfig struct {
+	config
 	addr     string
 	path     string
 	fallback http.Handler
@@ -68,7 +86,7 @@ func Handler(srv *hotstate.Server, opts ...Option) http.Handler {
 }
 
 func newConfig(opts []Option) *config {
-	c := &config{addr: "localhost:4400"}
+	c := &config{}
 	for _, o := range opts {
 		o.apply(c)
 	}

@@ -107,3 +107,18 @@ func TestServeListener(t *testing.T) {
 		t.Fatal("still serving after shutdown")
 	}
 }
+
+// TestServerOnlyOptions: the options only a standalone server has are not
+// Options, so Handler cannot be given one and silently ignore it.
+func TestServerOnlyOptions(t *testing.T) {
+	for name, o := range map[string]hothttp.ServerOption{
+		"WithAddr":     hothttp.WithAddr(":0"),
+		"WithPath":     hothttp.WithPath("/ws"),
+		"WithFallback": hothttp.WithFallback(http.NotFoundHandler()),
+	} {
+		if _, ok := o.(hothttp.Option); ok {
+			t.Errorf("%s is a handler Option", name)
+		}
+	}
+	var _ hothttp.ServerOption = hothttp.WithOriginPatterns("x") // and every Option serves a standalone server
+}

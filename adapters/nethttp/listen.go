@@ -13,28 +13,28 @@ import (
 
 // WithAddr sets the address ListenAndServe binds, host:port. The default
 // is "localhost:4400".
-func WithAddr(addr string) Option {
-	return optionFunc(func(c *config) { c.addr = addr })
+func WithAddr(addr string) ServerOption {
+	return serverOptionFunc(func(c *serverConfig) { c.addr = addr })
 }
 
 // WithPath limits ListenAndServe to one path, such as "/ws". By default
 // every path upgrades.
-func WithPath(path string) Option {
-	return optionFunc(func(c *config) { c.path = path })
+func WithPath(path string) ServerOption {
+	return serverOptionFunc(func(c *serverConfig) { c.path = path })
 }
 
 // WithFallback sets the handler ListenAndServe gives every request that is
 // not a WebSocket upgrade for its path, such as a file server for the web
 // page that connects back.
-func WithFallback(h http.Handler) Option {
-	return optionFunc(func(c *config) { c.fallback = h })
+func WithFallback(h http.Handler) ServerOption {
+	return serverOptionFunc(func(c *serverConfig) { c.fallback = h })
 }
 
 // ListenAndServe runs a standalone hotstate server until ctx is cancelled,
 // then shuts it down gracefully: clients get 1001, and it returns once every
 // connection has ended. It returns nil after a shutdown that ctx caused.
-func ListenAndServe(ctx context.Context, srv *hotstate.Server, opts ...Option) error {
-	c := newConfig(opts)
+func ListenAndServe(ctx context.Context, srv *hotstate.Server, opts ...ServerOption) error {
+	c := newServerConfig(opts)
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
@@ -43,16 +43,24 @@ func ListenAndServe(ctx context.Context, srv *hotstate.Server, opts ...Option) e
 }
 
 // ServeListener is ListenAndServe on a listener the caller opened.
-func ServeListener(ctx context.Context, srv *hotstate.Server, ln net.Listener, opts ...Option) error {
-	return serveListener(ctx, srv, ln, newConfig(opts))
+func ServeListener(ctx context.Context, srv *hotstate.Server, ln net.Listener, opts ...ServerOption) error {
+	return serveListener(ctx, srv, ln, newServerConfig(opts))
 }
 
-func serveListener(ctx context.Context, srv *hotstate.Server, ln net.Listener, c *config) error {
+func newServerConfig(opts []ServerOption) *serverConfig {
+	c := &serverConfig{addr: "localhost:4400"}
+	for _, o := range opts {
+		o.applyServer(c)
+	}
+	return c
+}
+
+func serveListener(ctx context.Context, srv *hotstate.Server, ln net.Listener, c *serverConfig) error {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		upgrade := strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 		switch {
 		case upgrade && (c.path == "" || r.URL.Path == c.path):
-			serve(srv, c, w, r)
+			serve(srv, &c.config, w, r)
 		case c.fallback != nil:
 			c.fallback.ServeHTTP(w, r)
 		case upgrade:

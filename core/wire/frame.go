@@ -52,11 +52,15 @@ func (t Type) String() string {
 }
 
 // Error is the body of an "x" key: a code from PROTOCOL.md and a message
-// meant for people.
+// meant for people. It is also the error a function handler returns to
+// choose what its caller sees (hotstate.Error is this type).
 type Error struct {
 	Code    string
 	Message string
 }
+
+// Error implements error.
+func (e *Error) Error() string { return "hotstate: " + e.Code + ": " + e.Message }
 
 // Error codes, as listed in PROTOCOL.md.
 const (

@@ -38,7 +38,7 @@ func main() {
 		os.Exit(1)
 	}
 	logger.Info("hotstate todo server listening", "url", "ws://"+ln.Addr().String())
-	var opts []hothttp.Option
+	var opts []hothttp.ServerOption
 	if *web != "" {
 		opts = append(opts, hothttp.WithFallback(http.FileServer(http.Dir(*web))))
 	}
