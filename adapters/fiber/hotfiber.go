@@ -1,18 +1,18 @@
 // Package hotfiber serves hotstate from a Fiber (v2) app, over
-// github.com/gofiber/contrib/websocket.
+// github.com/fasthttp/websocket; for Fiber v3, use
+// github.com/hotstate/hotstate/adapters/fiber/v3, which behaves the same.
 //
 // Mount it like any route, next to the REST routes; middleware registered
 // before it (logging, authentication, recovery) runs before the upgrade:
 //
 //	app.Get("/ws", hotfiber.Handler(srv))
 //
-// The adapter keeps hothttp's behaviour where Fiber's WebSocket middleware
-// differs: it checks the Origin itself, before the upgrade, because the
-// middleware allows every origin by default; it recovers panics without
-// sending their value anywhere, where the middleware's default recovery
-// writes it to the client; and it serialises writes, turns contexts into
-// deadlines and finishes with the connection before the middleware puts
-// it back in its pool.
+// The adapter keeps hothttp's behaviour where Fiber's own WebSocket
+// middleware (gofiber/contrib/websocket) differs: it checks the Origin
+// before the upgrade, where the middleware allows every origin by default;
+// it recovers panics without sending their value anywhere, where the
+// middleware's default recovery writes it to the client; and it gathers
+// the frames queued for a client into one write, as hothttp does.
 //
 // Call srv.Shutdown before app.Shutdown: Fiber does not track upgraded
 // connections, so only the hotstate server can wait for them. If the app
@@ -20,16 +20,12 @@
 package hotfiber
 
 import (
-	"context"
 	"errors"
-	"net/http"
-	"sync"
 
-	"github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/log"
+	"github.com/hotstate/hotstate/adapters/internal/fastws"
 	hotstate "github.com/hotstate/hotstate/core"
-	"github.com/hotstate/hotstate/core/wire"
 )
 
 // Option configures Handler.
@@ -77,87 +73,27 @@ func Handler(srv *hotstate.Server, opts ...Option) fiber.Handler {
 		o.apply(cfg)
 	}
 	return func(c *fiber.Ctx) error {
-		if !hotstate.OriginAllowed(c.Get(fiber.HeaderOrigin), string(c.Request().Host()), cfg.origins) {
-			return fiber.NewError(fiber.StatusForbidden, "hotstate: origin not allowed")
-		}
-		if !websocket.IsWebSocketUpgrade(c) {
-			return fiber.ErrUpgradeRequired
-		}
-		identity, err := cfg.identify(c)
+		status, msg, err := fastws.Handshake(srv, c.Context(), c, cfg.origins, cfg.identity, logf)
 		if err != nil {
-			return err
+			return refusal(err)
 		}
-		// Everything the connection needs from the request is copied now:
-		// the handler below runs after Fiber has released c.
-		info := hotstate.ConnInfo{RemoteAddr: c.Context().RemoteAddr().String(), Header: header(c), Identity: identity}
-		appDone := c.Context().Done()
-		return websocket.New(func(ws *websocket.Conn) {
-			serve(srv, ws, info, appDone)
-		}, websocket.Config{
-			// serve recovers every panic itself; this replaces the default
-			// recovery, which writes the panic value to the client.
-			RecoverHandler: func(*websocket.Conn) {
-				if v := recover(); v != nil {
-					log.Errorf("hotfiber: panic: %v", v)
-				}
-			},
-		})(c)
+		if status != 0 {
+			return fiber.NewError(status, msg)
+		}
+		return nil
 	}
 }
 
-func (cfg *config) identify(c *fiber.Ctx) (identity any, err error) {
-	if cfg.identity == nil {
-		return nil, nil
+// refusal is the answer to an identity hook's error.
+func refusal(err error) error {
+	if errors.Is(err, fastws.ErrPanicked) {
+		return fiber.ErrInternalServerError
 	}
-	defer func() {
-		if v := recover(); v != nil {
-			log.Errorf("hotfiber: identity hook panicked: %v", v)
-			identity, err = nil, fiber.ErrInternalServerError
-		}
-	}()
-	identity, err = cfg.identity(c)
-	if err != nil {
-		if fe, ok := errors.AsType[*fiber.Error](err); ok {
-			return nil, fe
-		}
-		return nil, fiber.ErrUnauthorized
+	if fe, ok := errors.AsType[*fiber.Error](err); ok {
+		return fe
 	}
-	return identity, nil
+	return fiber.ErrUnauthorized
 }
 
-// header copies the request's headers; Fiber reuses their memory.
-func header(c *fiber.Ctx) http.Header {
-	h := http.Header{}
-	c.Request().Header.VisitAll(func(k, v []byte) {
-		h.Add(string(k), string(v))
-	})
-	return h
-}
-
-// serve runs one upgraded connection. It returns only when nothing touches
-// ws any more, so the middleware may pool it.
-func serve(srv *hotstate.Server, ws *websocket.Conn, info hotstate.ConnInfo, appDone <-chan struct{}) {
-	ws.SetReadLimit(int64(srv.MaxFrameBytes()))
-	c := newConn(ws.Conn, info)
-	defer c.finish()
-	defer func() {
-		if v := recover(); v != nil {
-			log.Errorf("hotfiber: panic serving a connection: %v", v)
-			_ = c.Close(wire.CloseInternalError, "internal server error")
-		}
-	}()
-	// The request's context ends only when the app shuts down; so does
-	// this one, which makes ServeConn close with 1001.
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
-	wg.Go(func() {
-		select {
-		case <-appDone:
-			cancel()
-		case <-ctx.Done():
-		}
-	})
-	_ = srv.ServeConn(ctx, c)
-}
+// logf reports to Fiber's log what no client may see.
+func logf(format string, args ...any) { log.Errorf("hotfiber: "+format, args...) }

@@ -1,15 +1,11 @@
 package hotfiber_test
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,66 +14,20 @@ import (
 	"github.com/gofiber/fiber/v2/log"
 	"github.com/gofiber/fiber/v2/utils"
 	hotfiber "github.com/hotstate/hotstate/adapters/fiber"
+	"github.com/hotstate/hotstate/adapters/internal/fastws/fastwstest"
 	hotstate "github.com/hotstate/hotstate/core"
 	"github.com/hotstate/hotstate/core/hotstatetest"
 	"github.com/hotstate/hotstate/core/wire"
-	"go.uber.org/goleak"
 )
-
-// fasthttp starts one goroutine the first time any server serves, to
-// refresh the Date header every second, and never stops it. It sleeps in
-// time.Sleep, so IgnoreTopFunction cannot name it; IgnoreAnyFunction names
-// exactly that goroutine and nothing else.
-var fasthttpDate = goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1")
 
 func TestMain(m *testing.M) {
 	log.SetOutput(&fiberLog)
-	code := m.Run()
-	if code == 0 {
-		code = verifyNoLeaks()
-	}
-	os.Exit(code)
-}
-
-// verifyNoLeaks is goleak.VerifyTestMain with a longer wait: an app that
-// kept fasthttp's default MaxIdleWorkerDuration, like Example's, has a
-// worker pool cleaner that sees the server stopped only when it next
-// wakes, up to 10 s later.
-func verifyNoLeaks() int {
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		err := goleak.Find(fasthttpDate)
-		if err == nil {
-			return 0
-		}
-		if time.Now().After(deadline) {
-			fmt.Fprintf(os.Stderr, "goleak: errors on successful test run: %v\n", err)
-			return 1
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	fastwstest.Main(m)
 }
 
 // fiberLog collects what Fiber's logger writes: the adapter reports
 // recovered panics there.
-var fiberLog syncBuffer
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+var fiberLog fastwstest.Log
 
 func newApp() *fiber.App {
 	app := fiber.New(fiber.Config{DisableStartupMessage: true})
@@ -121,7 +71,7 @@ func TestConformance(t *testing.T) {
 		}
 		app.Get("/ws", hotfiber.Handler(srv, hopts...))
 		return serve(t, srv, app) + "/ws"
-	}, hotstatetest.IgnoreGoroutines(fasthttpDate))
+	}, hotstatetest.IgnoreGoroutines(fastwstest.DateUpdater()))
 }
 
 // auth is an application's authentication middleware: it stores the user

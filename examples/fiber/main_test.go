@@ -13,7 +13,7 @@ import (
 )
 
 // fasthttp refreshes its Date header from a goroutine it starts once and
-// never stops (see adapters/fiber's tests).
+// never stops (see DateUpdater in adapters/internal/fastws/fastwstest).
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"))
 }

@@ -26,7 +26,7 @@ func TestExamples(t *testing.T) {
 		t.Skip("builds and runs every example")
 	}
 	bin := t.TempDir()
-	for _, name := range []string{"nethttp", "gin", "echo", "fiber"} {
+	for _, name := range []string{"nethttp", "gin", "echo", "echov5", "fiber", "fiberv3"} {
 		t.Run(name, func(t *testing.T) {
 			exe := filepath.Join(bin, name)
 			if out, err := exec.Command("go", "build", "-o", exe, "../../"+name).CombinedOutput(); err != nil {

@@ -1,0 +1,22 @@
+module github.com/hotstate/hotstate/adapters/echo/v5
+
+go 1.26
+
+require (
+	github.com/coder/websocket v1.8.15
+	github.com/hotstate/hotstate/adapters/nethttp v0.0.0
+	github.com/hotstate/hotstate/core v0.0.0
+	github.com/labstack/echo/v5 v5.4.4
+	go.uber.org/goleak v1.3.0
+)
+
+require (
+	github.com/vmihailenco/msgpack/v5 v5.4.1 // indirect
+	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
+	golang.org/x/time v0.15.0 // indirect
+)
+
+replace (
+	github.com/hotstate/hotstate/adapters/nethttp => ../../nethttp
+	github.com/hotstate/hotstate/core => ../../../core
+)

@@ -1,0 +1,124 @@
+package hotecho_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/coder/websocket"
+	hotecho "github.com/hotstate/hotstate/adapters/echo/v5"
+	hotstate "github.com/hotstate/hotstate/core"
+	"github.com/hotstate/hotstate/core/hotstatetest"
+	"github.com/labstack/echo/v5"
+	"github.com/labstack/echo/v5/middleware"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// serve starts e on a loopback server and returns its ws:// base URL.
+func serve(t *testing.T, srv *hotstate.Server, e *echo.Echo) string {
+	hs := httptest.NewServer(e)
+	t.Cleanup(func() {
+		hotstatetest.Shutdown(t, srv)
+		hs.Close()
+	})
+	return "ws" + strings.TrimPrefix(hs.URL, "http")
+}
+
+func TestConformance(t *testing.T) {
+	hotstatetest.Run(t, func(t *testing.T, srv *hotstate.Server, opts hotstatetest.Options) string {
+		e := echo.New()
+		e.Use(middleware.Recover())
+		hopts := []hotecho.Option{hotecho.WithOriginPatterns(opts.OriginPatterns...)}
+		if opts.Identity != nil {
+			hopts = append(hopts, hotecho.WithIdentity(func(c *echo.Context) (any, error) {
+				return opts.Identity(c.Request().Header)
+			}))
+		}
+		e.GET("/ws", hotecho.Handler(srv, hopts...))
+		return serve(t, srv, e) + "/ws"
+	})
+}
+
+// auth is an application's authentication middleware: it stores the user
+// in the *echo.Context or refuses the request.
+func auth(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		user, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			return echo.ErrUnauthorized
+		}
+		c.Set("user", user)
+		return next(c)
+	}
+}
+
+func userFromContext(c *echo.Context) (any, error) {
+	switch user, _ := c.Get("user").(string); user {
+	case "mallory":
+		return nil, echo.NewHTTPError(http.StatusForbidden, "banned")
+	case "eve":
+		return nil, echo.ErrForbidden // a status without a message of its own
+	case "panic":
+		panic("secret detail")
+	default:
+		return user, nil
+	}
+}
+
+func TestIdentityFromMiddleware(t *testing.T) {
+	srv := hotstate.New()
+	srv.HandleFunc("me", func(ctx context.Context, _ any) (any, error) {
+		c, _ := hotstate.CallerFrom(ctx)
+		return c.Identity, nil
+	})
+	// What a logging middleware sees: the handler's error once the
+	// response is out.
+	logged := make(chan error, 1)
+	e := echo.New()
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c *echo.Context) error {
+			err := next(c)
+			if resp, _ := echo.UnwrapResponse(c.Response()); err != nil && resp != nil && resp.Committed {
+				logged <- err
+			}
+			return err
+		}
+	}, auth)
+	e.GET("/ws", hotecho.Handler(srv, hotecho.WithIdentity(userFromContext)))
+	u := serve(t, srv, e) + "/ws"
+
+	p := hotstatetest.Dial(t, u, http.Header{"Authorization": {"Bearer ada"}})
+	if got := hotstatetest.Decode(t, p.Call(1, "me", nil).Value); got != "ada" {
+		t.Fatalf("identity %v, want ada", got)
+	}
+	for _, c := range []struct {
+		auth   string
+		status int
+		body   string
+	}{
+		{"", http.StatusUnauthorized, "Unauthorized"}, // refused by the middleware
+		{"Bearer mallory", http.StatusForbidden, "banned"},
+		{"Bearer eve", http.StatusForbidden, "Forbidden"},
+		{"Bearer panic", http.StatusInternalServerError, "Internal Server Error"},
+	} {
+		_, resp, err := websocket.Dial(context.Background(), u, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {c.auth}}})
+		if err == nil || resp == nil || resp.StatusCode != c.status {
+			t.Fatalf("%q: response %v, want %d", c.auth, resp, c.status)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if !strings.Contains(string(body), c.body) || strings.Contains(string(body), "secret") {
+			t.Fatalf("%q: body %q, want %q", c.auth, body, c.body)
+		}
+	}
+	var pe *hotecho.PanicError
+	if err := <-logged; !errors.As(err, &pe) || pe.Value != "secret detail" {
+		t.Fatalf("Echo got %v, want the PanicError", err)
+	}
+	http.DefaultClient.CloseIdleConnections()
+}

@@ -1,0 +1,101 @@
+// Package hotfiber serves hotstate from a Fiber v3 app, over
+// github.com/fasthttp/websocket, the library gofiber/contrib's WebSocket
+// middleware builds on. It is the Fiber v2 adapter
+// (github.com/hotstate/hotstate/adapters/fiber) for Fiber v3's fiber.Ctx,
+// and shares its transport: both behave the same.
+//
+// Mount it like any route, next to the REST routes; middleware registered
+// before it (logging, authentication, recovery) runs before the upgrade:
+//
+//	app.Get("/ws", hotfiber.Handler(srv))
+//
+// The adapter keeps hothttp's behaviour where Fiber's own WebSocket
+// middleware differs: it checks the Origin before the upgrade, where the
+// middleware allows every origin by default; it recovers panics without
+// sending their value anywhere; and it gathers the frames queued for a
+// client into one write, as hothttp does.
+//
+// Call srv.Shutdown before app.Shutdown: Fiber does not track upgraded
+// connections, so only the hotstate server can wait for them. If the app
+// shuts down first, its clients still get 1001.
+package hotfiber
+
+import (
+	"errors"
+
+	"github.com/gofiber/fiber/v3"
+	"github.com/gofiber/fiber/v3/log"
+	"github.com/hotstate/hotstate/adapters/internal/fastws"
+	hotstate "github.com/hotstate/hotstate/core"
+)
+
+// Option configures Handler.
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	origins  []string
+	identity func(c fiber.Ctx) (any, error)
+}
+
+// WithOriginPatterns allows cross-origin handshakes from origins matching
+// the patterns (see hotstate.OriginAllowed). By default only same-origin
+// browsers and clients that send no Origin may connect; others get 403
+// before any upgrade.
+func WithOriginPatterns(patterns ...string) Option {
+	return optionFunc(func(c *config) { c.origins = append(c.origins, patterns...) })
+}
+
+// WithIdentity sets a hook that runs before the upgrade, after the app's
+// middleware, and returns who is connecting, typically read with c.Locals
+// (or fiber.Locals) from what an authentication middleware stored. Its
+// result reaches function handlers and listeners as
+// hotstate.Caller.Identity. An error refuses the connection with 401, or
+// with the code and message of a *fiber.Error (fiber.ErrForbidden,
+// fiber.NewError).
+//
+// The identity outlives the request, so copy strings taken from it
+// (utils.CopyString) unless the app is configured Immutable. A panic in fn
+// is recovered: the client gets 500 and the value goes to Fiber's log.
+func WithIdentity(fn func(c fiber.Ctx) (any, error)) Option {
+	return optionFunc(func(c *config) { c.identity = fn })
+}
+
+// Handler returns a fiber.Handler that upgrades the request to a WebSocket
+// connection served by srv until it closes. A request that is not a
+// WebSocket handshake gets 426.
+func Handler(srv *hotstate.Server, opts ...Option) fiber.Handler {
+	cfg := &config{}
+	for _, o := range opts {
+		o.apply(cfg)
+	}
+	return func(c fiber.Ctx) error {
+		status, msg, err := fastws.Handshake(srv, c.RequestCtx(), c, cfg.origins, cfg.identity, logf)
+		if err != nil {
+			return refusal(err)
+		}
+		if status != 0 {
+			return fiber.NewError(status, msg)
+		}
+		return nil
+	}
+}
+
+// refusal is the answer to an identity hook's error.
+func refusal(err error) error {
+	if errors.Is(err, fastws.ErrPanicked) {
+		return fiber.ErrInternalServerError
+	}
+	if fe, ok := errors.AsType[*fiber.Error](err); ok {
+		return fe
+	}
+	return fiber.ErrUnauthorized
+}
+
+// logf reports to Fiber's log what no client may see.
+func logf(format string, args ...any) { log.Errorf("hotfiber: "+format, args...) }

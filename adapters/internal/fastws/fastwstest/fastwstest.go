@@ -1,0 +1,71 @@
+// Package fastwstest holds what the tests of the Fiber adapters share: a
+// leak check that knows fasthttp's goroutines, and a log to read the
+// adapters' reports from.
+package fastwstest
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// DateUpdater names the goroutine fasthttp starts the first time any
+// server serves, to refresh the Date header every second, and never stops.
+// It sleeps in time.Sleep, so goleak.IgnoreTopFunction cannot name it;
+// IgnoreAnyFunction names exactly that goroutine and nothing else.
+func DateUpdater() goleak.Option {
+	return goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1")
+}
+
+// Main runs the tests and then the leak check, and exits. The check waits
+// longer than goleak.VerifyTestMain: an app that kept fasthttp's default
+// MaxIdleWorkerDuration, like an Example's, has a worker pool cleaner that
+// sees the server stopped only when it next wakes, up to 10 s later.
+func Main(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		code = verifyNoLeaks()
+	}
+	os.Exit(code)
+}
+
+func verifyNoLeaks() int {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err := goleak.Find(DateUpdater())
+		if err == nil {
+			return 0
+		}
+		if time.Now().After(deadline) {
+			fmt.Fprintf(os.Stderr, "goleak: errors on successful test run: %v\n", err)
+			return 1
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Log collects what a framework's logger writes, for tests to read while
+// the server still writes.
+type Log struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p; the logger calls it from the server's goroutines.
+func (l *Log) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (l *Log) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}

@@ -1,0 +1,22 @@
+module github.com/hotstate/hotstate/adapters/internal/fastws
+
+go 1.26
+
+require (
+	github.com/fasthttp/websocket v1.5.12
+	github.com/hotstate/hotstate/core v0.0.0
+	github.com/valyala/fasthttp v1.69.0
+	go.uber.org/goleak v1.3.0
+)
+
+require (
+	github.com/andybalholm/brotli v1.2.0 // indirect
+	github.com/klauspost/compress v1.18.2 // indirect
+	github.com/savsgio/gotils v0.0.0-20240704082632-aef3928b8a38 // indirect
+	github.com/valyala/bytebufferpool v1.0.0 // indirect
+	github.com/vmihailenco/msgpack/v5 v5.4.1 // indirect
+	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
+	golang.org/x/net v0.48.0 // indirect
+)
+
+replace github.com/hotstate/hotstate/core => ../../../core
