@@ -8,8 +8,8 @@ import (
 	"unsafe"
 )
 
-// ErrBadPatch is wrapped by Apply's errors: a patch that does not fit the
-// document it is applied to.
+// ErrBadPatch is wrapped by the errors of Apply and ApplyTo: a patch that does
+// not fit the document it is applied to.
 var ErrBadPatch = errors.New("hotstate: patch does not apply")
 
 var (

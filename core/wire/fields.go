@@ -33,6 +33,7 @@ const (
 	facetCloner
 	facetDiffer
 	facetBinder
+	facetPatcher
 )
 
 var (
