@@ -1,8 +1,8 @@
 package hotstate_test
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
