@@ -2,6 +2,7 @@ package hotstate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/hotstate/hotstate/core/wire"
@@ -82,22 +83,111 @@ func (in *instance[T]) write(fn compute[T]) (bool, error) {
 	if !live {
 		return false, nil
 	}
-	next, c, err := fn(in, at)
-	if err != nil {
-		return true, fmt.Errorf("hotstate: store %q: %w", in.name, err)
-	}
-	if c.Frame != nil {
-		if err := in.append(at, c); err != nil {
+	for attempt := 1; ; attempt++ {
+		next, c, err := fn(in, at)
+		if err != nil {
+			return true, fmt.Errorf("hotstate: store %q: %w", in.name, err)
+		}
+		if c.Frame != nil {
+			err = in.append(at, c)
+		}
+		if errors.Is(err, ErrConflict) && attempt < maxAttempts {
+			// Another node wrote first: take its changes, then run fn
+			// again on the state they made.
+			var live bool
+			if at, live, err = in.catchUp(at); err != nil || !live {
+				return live, err
+			}
+			continue
+		}
+		if err != nil {
 			return true, err
 		}
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		in.state = next
+		if c.Frame != nil {
+			in.applyLocked(c)
+		}
+		return true, nil
 	}
+}
+
+// maxAttempts bounds how often one write catches up and runs its function
+// again before it gives up with the conflict: a store written that hard
+// from elsewhere is better told than starved.
+const maxAttempts = 16
+
+// catchUp brings the instance from at to the end of the engine's log,
+// applying each change to the typed state (only the part it touches) and
+// sending it to subscribers; when the log no longer holds those changes, or
+// holds a snapshot among them, it loads the state anew. live is false when
+// the instance was deleted meanwhile: the caller starts over. The caller
+// holds the writers' turn.
+func (in *instance[T]) catchUp(at Position) (to Position, live bool, err error) {
+	cs, err := in.fam.srv.opts.engine.Since(context.Background(), in.name, at)
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	in.state = next
-	if c.Frame != nil {
-		in.applyLocked(c)
+	if err != nil {
+		return in.reloadLocked()
 	}
-	return true, nil
+	for _, c := range cs {
+		if wire.TypeOf(c.Frame) != wire.TypePatch {
+			return in.reloadLocked()
+		}
+		if err := in.followLocked(c); err != nil {
+			return at, true, err
+		}
+		at = c.Position
+	}
+	return at, true, nil
+}
+
+// followLocked applies a patch change from the log to the typed state and
+// sends it on.
+func (in *instance[T]) followLocked(c Change) error {
+	f, err := wire.Decode(c.Frame)
+	if err == nil {
+		err = wire.ApplyTo(&in.state, f.Ops)
+	}
+	if err != nil {
+		return fmt.Errorf("hotstate: store %q: change %d from the log: %w", in.name, c.Version, err)
+	}
+	in.applyLocked(c)
+	return nil
+}
+
+// reloadLocked replaces the state with the engine's snapshot and the
+// changes after it; subscribers receive the snapshot. An instance the
+// engine no longer has was deleted: it ends here, and live is false.
+func (in *instance[T]) reloadLocked() (to Position, live bool, err error) {
+	snap, after, err := in.fam.srv.opts.engine.Load(context.Background(), in.name)
+	if errors.Is(err, ErrNotFound) {
+		in.deleted = true
+		in.ready.Store(false)
+		in.endLocked()
+		in.fam.forget(in)
+		return Position{}, false, nil
+	}
+	var state T
+	var f wire.Frame
+	if err == nil {
+		f, err = wire.Decode(snap.Frame)
+	}
+	if err == nil {
+		err = wire.DecodeValue(f.Value, &state)
+	}
+	if err != nil {
+		return Position{}, true, fmt.Errorf("hotstate: store %q: loading it: %w", in.name, err)
+	}
+	in.state = state
+	in.applyLocked(snap)
+	for _, c := range after {
+		if err := in.followLocked(c); err != nil {
+			return snap.Position, true, err
+		}
+	}
+	return Position{Epoch: in.epoch, Version: in.version}, true, nil
 }
 
 func next(at Position) Position { return Position{Epoch: at.Epoch, Version: at.Version + 1} }
