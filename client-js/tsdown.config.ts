@@ -1,12 +1,14 @@
 import { defineConfig } from "tsdown";
 
 export default defineConfig({
-  entry: { client: "src/client.ts", react: "src/react.ts" },
+  entry: { client: "src/client.ts", react: "src/react.ts", vue: "src/vue.ts" },
   format: "esm",
   platform: "neutral",
   target: "es2022",
   dts: true,
-  sourcemap: true,
+  // The tarball ships dist/ only: maps would point at sources it lacks,
+  // and the unminified output reads well enough in a debugger.
+  sourcemap: false,
   clean: true,
   fixedExtension: false,
   hash: false,

@@ -63,9 +63,7 @@ func (t *topic) applyLocked(c Change) {
 		t.history.add(c.Version, c.Frame)
 		t.snap = nil
 	case wire.TypeSnap:
-		if c.Version == 0 || c.Epoch != t.epoch {
-			t.epoch = c.Epoch
-		}
+		t.epoch = c.Epoch
 		t.history.clear()
 		t.snap = c.Frame
 	case wire.TypeDel:

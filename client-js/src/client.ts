@@ -1,6 +1,6 @@
 // The hotstate client: `import Hotstate from "hotstate/client"`.
-import { Connection, type Status, type WebSocketConstructor } from "./connection.js";
-import { Emitter } from "./emitter.js";
+import { Connection, type Status, type UrlSource, type WebSocketConstructor } from "./connection.js";
+import { Emitter, safeCall } from "./emitter.js";
 import { disconnectedError, HotstateError } from "./errors.js";
 import type { Overlay } from "./optimistic.js";
 import { envelope, PROTOCOL_VERSION, type Frame } from "./protocol.js";
@@ -8,7 +8,7 @@ import { Calls, type CallOptions } from "./rpc.js";
 import { Handle, StoreRecord, type Host, type StoreHandle } from "./subscription.js";
 import { Binding, type ZustandLike } from "./zustand.js";
 
-export type { Status, WebSocketConstructor, WebSocketLike } from "./connection.js";
+export type { Status, UrlSource, WebSocketConstructor, WebSocketLike } from "./connection.js";
 export type { CallOptions } from "./rpc.js";
 export type { StoreHandle } from "./subscription.js";
 export type { BoundState, ZustandLike } from "./zustand.js";
@@ -26,6 +26,14 @@ export interface HotstateOptions {
   rpcTimeoutMs?: number;
   /** WebSocket is the constructor to use; default globalThis.WebSocket. In Node 20 pass the ws package. */
   WebSocket?: WebSocketConstructor;
+  /**
+   * getToken is called before every connection attempt, the first and each
+   * reconnection, and its result is added to the URL as the query parameter
+   * `token` (a browser's WebSocket cannot send headers). Nothing is added
+   * when it returns null or undefined. When it throws or rejects, the
+   * client emits the error and retries with the usual backoff.
+   */
+  getToken?: () => string | null | undefined | Promise<string | null | undefined>;
 }
 
 /**
@@ -42,8 +50,12 @@ export interface HotstateClient {
   readonly clientId: string | undefined;
   /** status tells where the connection stands. */
   readonly status: Status;
-  /** connect opens the connection; subscriptions made earlier are sent once it is open. */
-  connect(url: string): void;
+  /**
+   * connect opens the connection; subscriptions made earlier are sent once
+   * it is open. Given a function, the client calls it for the URL of every
+   * attempt, reconnections included.
+   */
+  connect(url: UrlSource): void;
   /** ready resolves when the socket is open. Store data may not have arrived yet. */
   ready(): Promise<void>;
   /** subscribe returns a handle on the store name; onChange gets every state it shows, the first snapshot included. */
@@ -54,6 +66,8 @@ export interface HotstateClient {
   call<R = unknown, S = any>(name: string, args?: unknown, options?: CallOptions<S>): Promise<R>;
   /** on listens to a server event or lifecycle event and returns a function that stops listening. */
   on(channel: LifecycleEvent | (string & {}), fn: (data: any) => void): () => void;
+  /** onStatus calls fn with every change of status and returns a function that stops it. */
+  onStatus(fn: (status: Status) => void): () => void;
   /** bindZustand keeps {status, stores} of a Zustand store up to date and returns a function that stops it. */
   bindZustand(store: ZustandLike): () => void;
   /** destroy closes the connection for good. */
@@ -67,6 +81,7 @@ class Client implements HotstateClient, Host {
   #events = new Emitter();
   #stores = new Map<string, StoreRecord>();
   #bindings = new Set<Binding>();
+  #statusListeners = new Set<(status: Status) => void>();
   #readyWaiters: Array<[() => void, (err: Error) => void]> = [];
   #destroyed = false;
   #maxMs: number;
@@ -79,6 +94,7 @@ class Client implements HotstateClient, Host {
         reconnectDelayMs: opts.reconnectDelayMs ?? 1000,
         reconnectMaxMs: this.#maxMs,
         WebSocket: opts.WebSocket,
+        getToken: opts.getToken,
       },
       {
         open: () => this.#opened(),
@@ -86,7 +102,10 @@ class Client implements HotstateClient, Host {
         bad: (err, bytes) => this.#bad(err, bytes),
         lost: (info, wasOpen, retrying) => this.#lost(info, wasOpen, retrying),
         retry: (info) => this.#events.emit("reconnecting", info),
-        status: (s) => this.#bindings.forEach((b) => b.status(s)),
+        status: (s) => {
+          this.#bindings.forEach((b) => b.status(s));
+          for (const fn of [...this.#statusListeners]) safeCall(fn, s);
+        },
         error: (err) => this.error(err),
       },
     );
@@ -103,7 +122,7 @@ class Client implements HotstateClient, Host {
     return this.#conn.status;
   }
 
-  connect(url: string): void {
+  connect(url: UrlSource): void {
     if (this.#destroyed) throw new Error("hotstate: client destroyed");
     this.#conn.connect(url);
   }
@@ -137,6 +156,15 @@ class Client implements HotstateClient, Host {
     return this.#events.on(channel, fn);
   }
 
+  onStatus(fn: (status: Status) => void): () => void {
+    // A wrapper, as in Emitter.on: the same function added twice counts twice.
+    const entry = (s: Status) => fn(s);
+    this.#statusListeners.add(entry);
+    return () => {
+      this.#statusListeners.delete(entry);
+    };
+  }
+
   bindZustand(store: ZustandLike): () => void {
     const b = new Binding(store, {
       status: () => this.status,
@@ -161,6 +189,7 @@ class Client implements HotstateClient, Host {
     for (const rec of this.#stores.values()) rec.end();
     this.#stores.clear();
     this.#bindings.clear();
+    this.#statusListeners.clear();
     this.#events.clear();
   }
 
@@ -292,14 +321,14 @@ class Client implements HotstateClient, Host {
 }
 
 /**
- * Hotstate creates a client. Given a URL it connects at once; given
- * options, or nothing, it waits for connect so that subscriptions and
- * listeners can be set up first.
+ * Hotstate creates a client. Given a URL (or a function returning one) it
+ * connects at once; given options, or nothing, it waits for connect so that
+ * subscriptions and listeners can be set up first.
  */
 export default function Hotstate(options?: HotstateOptions): HotstateClient;
-export default function Hotstate(url: string, options?: HotstateOptions): HotstateClient;
-export default function Hotstate(urlOrOptions?: string | HotstateOptions, options?: HotstateOptions): HotstateClient {
-  if (typeof urlOrOptions !== "string") return new Client(urlOrOptions ?? {});
+export default function Hotstate(url: UrlSource, options?: HotstateOptions): HotstateClient;
+export default function Hotstate(urlOrOptions?: UrlSource | HotstateOptions, options?: HotstateOptions): HotstateClient {
+  if (typeof urlOrOptions !== "string" && typeof urlOrOptions !== "function") return new Client(urlOrOptions ?? {});
   const client = new Client(options ?? {});
   client.connect(urlOrOptions);
   return client;

@@ -21,6 +21,13 @@ export interface WebSocketLike {
 /** WebSocketConstructor builds a WebSocketLike for a URL. */
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
+/**
+ * UrlSource gives the URL of each connection attempt: a fixed string, or a
+ * function the client calls before every attempt (to sign the URL, pick a
+ * server, add a fresh token).
+ */
+export type UrlSource = string | (() => string | Promise<string>);
+
 /** Status is where the connection stands. */
 export type Status = "disconnected" | "connecting" | "connected" | "reconnecting";
 
@@ -29,6 +36,7 @@ export interface ConnectionOptions {
   reconnectDelayMs: number;
   reconnectMaxMs: number;
   WebSocket: WebSocketConstructor | undefined;
+  getToken: (() => string | null | undefined | Promise<string | null | undefined>) | undefined;
 }
 
 export interface ConnectionEvents {
@@ -51,8 +59,11 @@ export class Connection {
   #opts: ConnectionOptions;
   #on: ConnectionEvents;
   #ws: WebSocketLike | undefined;
-  #url = "";
+  #url: UrlSource = "";
   #attempt = 0;
+  // begun counts the attempts begun; one whose URL or token is still on
+  // its way when another begins, or the connection is closed, is dropped.
+  #begun = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   // wanted is true between connect and close: a loss is then retried.
   #wanted = false;
@@ -66,7 +77,7 @@ export class Connection {
     return this.#ws?.readyState === OPEN && this.status === "connected";
   }
 
-  connect(url: string): void {
+  connect(url: UrlSource): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#url = url;
@@ -80,6 +91,7 @@ export class Connection {
   /** close ends the connection and stops reconnecting. */
   close(): void {
     this.#wanted = false;
+    this.#begun++;
     clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#ws) this.#lose(this.#ws, 1000, "client closed");
@@ -114,14 +126,41 @@ export class Connection {
     this.#timer = undefined;
     const Ctor = this.#opts.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!Ctor) throw new Error("hotstate: no WebSocket here; pass one as the WebSocket option (for Node: the ws package)");
+    const url = this.#url;
+    const getToken = this.#opts.getToken;
+    const begun = ++this.#begun;
+    if (typeof url === "string" && !getToken) return this.#dial(Ctor, url, first, begun, first);
+    this.#setStatus(first ? "connecting" : "reconnecting");
+    // Called anew for every attempt, so that a reconnection never offers a
+    // token that expired while the connection was up.
+    (async () => {
+      const base = typeof url === "string" ? url : await url();
+      const token = getToken && (await getToken());
+      return token ? base + (base.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(token) : base;
+    })().then(
+      (u) => this.#dial(Ctor, u, first, begun, false),
+      (err) => {
+        if (begun !== this.#begun) return;
+        this.#on.error(err);
+        this.#failed();
+      },
+    );
+  }
+
+  /**
+   * dial opens a socket to url unless attempt begun has been superseded.
+   * With strict, a URL the constructor refuses is thrown to the caller of
+   * connect: it will not get better by waiting.
+   */
+  #dial(Ctor: WebSocketConstructor, url: string, first: boolean, begun: number, strict: boolean): void {
+    if (begun !== this.#begun || !this.#wanted) return;
     let ws: WebSocketLike;
     try {
-      ws = new Ctor(this.#url);
+      ws = new Ctor(url);
     } catch (err) {
-      // A URL the constructor refuses will not get better by waiting.
-      if (first) throw err;
+      if (strict) throw err;
       this.#on.error(err);
-      this.#retry();
+      this.#failed();
       return;
     }
     this.#setStatus(first ? "connecting" : "reconnecting");
@@ -171,6 +210,13 @@ export class Connection {
     this.#setStatus("disconnected");
     this.#on.lost({ code, reason }, wasOpen, retry || (this.#wanted && replacing));
     if (retry) this.#retry();
+  }
+
+  /** failed ends an attempt that made no socket as one whose socket never opened would end. */
+  #failed(): void {
+    if (this.#opts.reconnect) return this.#retry();
+    this.#setStatus("disconnected");
+    this.#on.lost({ code: 1006, reason: "" }, false, false);
   }
 
   #retry(): void {

@@ -593,3 +593,111 @@ describe("undecodable frames", () => {
     expect(sock.take()).toEqual([]);
   });
 });
+
+describe("connection attempts", () => {
+  /** settle lets pending promise callbacks run. */
+  const settle = async () => {
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+  };
+
+  it("asks getToken before every attempt and puts the token in the URL", async () => {
+    vi.useFakeTimers();
+    const fake = fakeWebSocket();
+    const tokens = ["a b&c", "second"];
+    let asked = 0;
+    client = Hotstate({ WebSocket: fake.WebSocket, reconnectDelayMs: 10, getToken: async () => tokens[asked++] });
+    const statuses: string[] = [];
+    client.onStatus((s) => statuses.push(s));
+    client.connect("ws://test/ws?room=1");
+    expect(client.status).toBe("connecting");
+    expect(fake.sockets).toHaveLength(0);
+    await settle();
+    expect(fake.last().url).toBe("ws://test/ws?room=1&token=a%20b%26c");
+    fake.last().open();
+    fake.last().drop();
+    await vi.advanceTimersByTimeAsync(10);
+    expect(asked).toBe(2);
+    expect(fake.sockets.map((s) => s.url)).toEqual(["ws://test/ws?room=1&token=a%20b%26c", "ws://test/ws?room=1&token=second"]);
+    expect(statuses).toEqual(["connecting", "connected", "disconnected", "reconnecting"]);
+  });
+
+  it("calls a URL function for every attempt and adds nothing for a null token", async () => {
+    vi.useFakeTimers();
+    const fake = fakeWebSocket();
+    let n = 0;
+    client = Hotstate(() => `ws://test/${++n}`, { WebSocket: fake.WebSocket, reconnectDelayMs: 10, getToken: () => null });
+    await settle();
+    fake.last().drop();
+    await vi.advanceTimersByTimeAsync(10);
+    expect(fake.sockets.map((s) => s.url)).toEqual(["ws://test/1", "ws://test/2"]);
+  });
+
+  it("emits a failing getToken as an error and retries with backoff", async () => {
+    vi.useFakeTimers();
+    const fake = fakeWebSocket();
+    let asked = 0;
+    const getToken = () => {
+      if (asked++ === 0) throw new Error("token service down");
+      return Promise.resolve("t");
+    };
+    client = Hotstate({ WebSocket: fake.WebSocket, reconnectDelayMs: 10, getToken });
+    const errors: Error[] = [];
+    const retries: unknown[] = [];
+    client.on("error", (e: Error) => errors.push(e));
+    client.on("reconnecting", (r) => retries.push(r));
+    const ready = client.ready();
+    client.connect("ws://test");
+    await settle();
+    expect(errors.map((e) => e.message)).toEqual(["token service down"]);
+    expect(retries).toHaveLength(1);
+    expect(client.status).toBe("reconnecting");
+    await vi.advanceTimersByTimeAsync(10);
+    fake.last().open();
+    await expect(ready).resolves.toBeUndefined();
+    expect(fake.last().url).toBe("ws://test?token=t");
+  });
+
+  it("fails ready when getToken fails and reconnect is off", async () => {
+    const fake = fakeWebSocket();
+    client = Hotstate({ WebSocket: fake.WebSocket, reconnect: false, getToken: () => Promise.reject(new Error("no")) });
+    client.on("error", () => {});
+    const ready = client.ready();
+    client.connect("ws://test");
+    expect(await outcome(ready)).toMatchObject({ error: { code: "disconnected" } });
+    expect(client.status).toBe("disconnected");
+    expect(fake.sockets).toHaveLength(0);
+  });
+
+  it("drops a token that arrives after connect was called again or the client was destroyed", async () => {
+    const fake = fakeWebSocket();
+    const pending: Array<(t: string) => void> = [];
+    client = Hotstate({ WebSocket: fake.WebSocket, getToken: () => new Promise<string>((r) => pending.push(r)) });
+    client.connect("ws://one");
+    client.connect("ws://two");
+    pending[1]!("new");
+    pending[0]!("old");
+    await settle();
+    expect(fake.sockets.map((s) => s.url)).toEqual(["ws://two?token=new"]);
+    client.connect("ws://three");
+    client.destroy();
+    pending[2]!("late");
+    await settle();
+    expect(fake.sockets).toHaveLength(1);
+    expect(client.status).toBe("disconnected");
+  });
+
+  it("tells onStatus listeners of every change until they stop or the client is destroyed", () => {
+    const fake = fakeWebSocket();
+    client = Hotstate({ WebSocket: fake.WebSocket, reconnect: false });
+    const a: string[] = [];
+    const b: string[] = [];
+    const offA = client.onStatus((s) => a.push(s));
+    client.onStatus((s) => b.push(s));
+    client.connect("ws://test");
+    fake.last().open();
+    offA();
+    client.destroy();
+    expect(a).toEqual(["connecting", "connected"]);
+    expect(b).toEqual(["connecting", "connected", "disconnected"]);
+  });
+});

@@ -1,5 +1,10 @@
 // Command todo is the standalone hotstate todo server: a todo list, a
 // configuration store and chat rooms on ws://localhost:4400.
+//
+// With -tokens alice=s3cret,bob=t0ken every connection must carry one of
+// the tokens as ?token=, which is how a browser authenticates a WebSocket
+// (it cannot set headers on one); function handlers then see the user as
+// Caller.Identity, and the function whoami returns it.
 package main
 
 import (
@@ -12,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 
 	hothttp "github.com/hotstate/hotstate/adapters/nethttp"
@@ -23,6 +29,7 @@ func main() {
 	port := flag.Int("port", 4400, "port to listen on")
 	host := flag.String("host", "localhost", "address to bind")
 	web := flag.String("web", "", "directory of a web page to serve to plain HTTP requests")
+	tokens := flag.String("tokens", "", "comma-separated user=token pairs; when set, a connection must carry ?token= of one of them")
 	flag.Parse()
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -42,8 +49,36 @@ func main() {
 	if *web != "" {
 		opts = append(opts, hothttp.WithFallback(http.FileServer(http.Dir(*web))))
 	}
+	if *tokens != "" {
+		opts = append(opts, tokenIdentity(srv, *tokens))
+	}
 	if err := hothttp.ServeListener(ctx, srv, ln, opts...); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+// tokenIdentity makes every connection name its user with ?token=, and adds
+// whoami, which returns it. A real server would verify a short-lived signed
+// token here instead of looking up a fixed one; the client fetches a fresh
+// one before every reconnection (the JS client's getToken option).
+func tokenIdentity(srv *hotstate.Server, pairs string) hothttp.Option {
+	users := map[string]string{}
+	for _, pair := range strings.Split(pairs, ",") {
+		if user, token, _ := strings.Cut(pair, "="); user != "" && token != "" {
+			users[token] = user
+		}
+	}
+	hotstate.Handle(srv, "whoami", func(ctx context.Context, _ struct{}) (string, error) {
+		c, _ := hotstate.CallerFrom(ctx)
+		user, _ := c.Identity.(string)
+		return user, nil
+	})
+	return hothttp.WithIdentity(func(r *http.Request) (any, error) {
+		user, ok := users[r.URL.Query().Get("token")]
+		if !ok {
+			return nil, &hothttp.StatusError{Status: http.StatusUnauthorized, Message: "unknown token"}
+		}
+		return user, nil
+	})
 }

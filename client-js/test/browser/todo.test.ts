@@ -1,53 +1,31 @@
 // The todo example's web page in a real Chromium, against the real Go
 // server serving it: two pages stay in sync, chat, and both come back
 // after the server restarts. Screenshots land in test-artifacts/.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, inject, it } from "vitest";
+import { artifacts, launch, type Browser } from "../helpers/browser.js";
 import { TodoServer } from "../helpers/server.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const artifacts = fileURLToPath(new URL("../../test-artifacts/", import.meta.url));
 const web = join(inject("repoRoot"), "examples/todo/web");
 
 let server: TodoServer;
-let context: BrowserContext;
-let profile: string;
+let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/ensure-chromium.sh`);
   if (!existsSync(join(web, "app.js"))) throw new Error("examples/todo/web/app.js is missing: run npm run build:web");
-  mkdirSync(artifacts, { recursive: true });
   server = await TodoServer.start({ web });
-  profile = mkdtempSync(join(tmpdir(), "hotstate-chromium-"));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-    viewport: { width: 1000, height: 640 },
-  });
+  browser = await launch();
 });
 
 afterAll(async () => {
-  await context?.close();
+  await browser?.close();
   await server?.stop("SIGTERM");
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 async function open(): Promise<Page> {
-  const page = await context.newPage();
+  const page = await browser.context.newPage();
   const errors: string[] = [];
   page.on("pageerror", (err) => errors.push(err.message));
   await page.goto(server.httpUrl);
