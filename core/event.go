@@ -13,12 +13,13 @@ import (
 // would fire the client's lifecycle listeners.
 var reservedEvents = [...]string{"connected", "disconnected", "reconnecting", "error", "storeDeleted"}
 
-// encodeEvent builds an evt frame, refusing the reserved channel names.
-func encodeEvent(channel string, data any) ([]byte, error) {
+// encodeEvent builds an evt frame, for the subscribers of store when it is
+// not "", refusing the reserved channel names.
+func encodeEvent(store, channel string, data any) ([]byte, error) {
 	if slices.Contains(reservedEvents[:], channel) {
 		return nil, fmt.Errorf("%w: %q", ErrReservedEvent, channel)
 	}
-	frame, err := wire.EncodeEvent(channel, data)
+	frame, err := wire.EncodeStoreEvent(store, channel, data)
 	if err != nil {
 		return nil, fmt.Errorf("hotstate: event %q: %w", channel, err)
 	}
@@ -30,7 +31,7 @@ func encodeEvent(channel string, data any) ([]byte, error) {
 // for their own lifecycle (connected, disconnected, reconnecting, error,
 // storeDeleted) are refused with ErrReservedEvent.
 func (s *Server) Emit(channel string, data any) error {
-	frame, err := encodeEvent(channel, data)
+	frame, err := encodeEvent("", channel, data)
 	if err != nil {
 		return err
 	}
@@ -52,7 +53,7 @@ func (s *Server) EmitTo(clientID, channel string, data any) error {
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrUnknownClient, clientID)
 	}
-	frame, err := encodeEvent(channel, data)
+	frame, err := encodeEvent("", channel, data)
 	if err != nil {
 		return err
 	}

@@ -195,3 +195,18 @@ func (f *family[T]) subscribe(s *session, key string, fr wire.Frame) error {
 		}
 	}
 }
+
+// emit sends an event to the subscribers of key's instance, if it exists,
+// in order with its changes.
+func (f *family[T]) emit(key, channel string, data any) error {
+	frame, err := encodeEvent(f.fullName(key), channel, data)
+	if err != nil {
+		return err
+	}
+	if in, ok := f.existing(key); ok {
+		in.mu.Lock()
+		in.broadcastLocked(frame)
+		in.mu.Unlock()
+	}
+	return nil
+}

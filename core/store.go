@@ -111,6 +111,13 @@ func (s *Store[T]) IsInitialized() bool { return s.f.isInitialized("") }
 // SubscriberCount returns the number of connections subscribed.
 func (s *Store[T]) SubscriberCount() int { return s.f.subscriberCount("") }
 
+// Emit sends an event on channel to the store's subscribers only, encoded
+// once, after every change already sent to them: typing indicators,
+// cursors and other signals that do not belong in the state. Clients hear
+// it with their usual event listeners; its frame names the store. The
+// names Server.Emit refuses are refused here too.
+func (s *Store[T]) Emit(channel string, data any) error { return s.f.emit("", channel, data) }
+
 // Family is a dynamic store: a pattern such as "Room:*" whose instances are
 // created on demand, one per key; clients subscribe to "Room:general". Its
 // methods are Store's, taking the key first.
@@ -186,6 +193,10 @@ func (s *Family[T]) IsInitialized(key string) bool { return s.f.isInitialized(ke
 
 // SubscriberCount is Store.SubscriberCount for the instance key.
 func (s *Family[T]) SubscriberCount(key string) int { return s.f.subscriberCount(key) }
+
+// Emit is Store.Emit for the subscribers of the instance key, such as the
+// members of one room.
+func (s *Family[T]) Emit(key, channel string, data any) error { return s.f.emit(key, channel, data) }
 
 // Keys returns the keys of the family's existing instances.
 func (s *Family[T]) Keys() []string {

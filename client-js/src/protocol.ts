@@ -20,7 +20,7 @@ export type SnapFrame = { t: 17; s: string; e: string; v: number; d: unknown };
 export type PatchFrame = { t: 18; s: string; e: string; v: number; o: Op[] };
 export type ResFrame = { t: 19; i: number; r?: unknown; x?: WireError };
 export type DelFrame = { t: 20; s: string };
-export type EvtFrame = { t: 21; n: string; d: unknown };
+export type EvtFrame = { t: 21; s?: string; n: string; d: unknown };
 export type ErrFrame = { t: 22; x: WireError; s?: string };
 
 export type Frame =

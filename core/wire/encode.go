@@ -186,9 +186,24 @@ func EncodeDel(store string) []byte {
 
 // EncodeEvent returns an evt frame.
 func EncodeEvent(channel string, data any) ([]byte, error) {
+	return EncodeStoreEvent("", channel, data)
+}
+
+// EncodeStoreEvent returns an evt frame for the subscribers of one store
+// instance, which its "s" key names; without a store it is EncodeEvent.
+func EncodeStoreEvent(store, channel string, data any) ([]byte, error) {
 	return build(func(e *msgpack.Encoder) error {
-		if err := header(e, 3, TypeEvt); err != nil {
+		n := 3
+		if store != "" {
+			n = 4
+		}
+		if err := header(e, n, TypeEvt); err != nil {
 			return err
+		}
+		if store != "" {
+			if err := keyString(e, "s", store); err != nil {
+				return err
+			}
 		}
 		if err := keyString(e, "n", channel); err != nil {
 			return err

@@ -64,6 +64,7 @@ func goldenFrames() map[string][]byte {
 		"res-error": wire.EncodeFailure(3, wire.Error{Code: wire.CodeError, Message: "text is required"}),
 		"del":       wire.EncodeDel("Room:general"),
 		"evt":       must(wire.EncodeEvent("user.joined", map[string]any{"id": "k3J9xQ2mPa0w"})),
+		"evt-store": must(wire.EncodeStoreEvent("Room:general", "typing", map[string]any{"from": "k3J9", "on": true})),
 		"err":       wire.EncodeErr("", wire.Error{Code: wire.CodeBadFrame, Message: "not MessagePack"}),
 		"err-store": wire.EncodeErr("Missing", wire.Error{Code: wire.CodeNotFound, Message: `store "Missing" not found`}),
 	}
