@@ -37,6 +37,9 @@ func (in *instance[T]) append(at Position, c Change) error {
 // checkpoint so the log can be trimmed.
 func (in *instance[T]) applyLocked(c Change) {
 	in.topic.applyLocked(c)
+	if c.Version > 0 && wire.TypeOf(c.Frame) != wire.TypeDel {
+		in.unsavedLocked()
+	}
 	if every := in.fam.srv.checkpointEvery(); wire.TypeOf(c.Frame) == wire.TypePatch && c.Version%every == 0 {
 		snap, err := in.snapLocked()
 		if err == nil {
@@ -282,4 +285,17 @@ func (in *instance[T]) writeInPlace(fn func(*T) []Op) (done bool, err error) {
 func (in *instance[T]) snapChange(at Position) (Change, error) {
 	frame, err := wire.EncodeSnap(in.name, at.Epoch, at.Version+1, in.state)
 	return Change{Position: next(at), Frame: frame}, err
+}
+
+// unsavedLocked tells the OnSave hook, if there is one, that the state
+// changed within its lifetime. A new lifetime (creation, reset) is not a
+// change to save: OnCreate just made it, or Reset saved before it.
+func (in *instance[T]) unsavedLocked() {
+	if in.saver == nil {
+		if in.fam.hooks().onSave == nil {
+			return
+		}
+		in.saver = &saver[T]{in: in}
+	}
+	in.saver.changed()
 }

@@ -1,6 +1,7 @@
 package hotstate
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"sync"
@@ -30,6 +31,7 @@ type hookSet[T any] struct {
 	onTerminate func(key string)
 	onIdle      func(key string)
 	allow       func(c Caller, key string) bool
+	onSave      func(ctx context.Context, key string, state T) error
 }
 
 // family is the typed engine behind Store and Family: defaults, hooks and

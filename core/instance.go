@@ -1,6 +1,7 @@
 package hotstate
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -37,6 +38,8 @@ type instance[T any] struct {
 	step *lifeStep
 	// idling is open while an OnIdle hook runs; joins wait for it.
 	idling chan struct{}
+	// saver runs OnSave; nil until the first change with the hook set.
+	saver *saver[T]
 }
 
 func newInstance[T any](f *family[T], key string) *instance[T] {
@@ -256,7 +259,13 @@ func (in *instance[T]) beginTerminate(method string, deleting bool) *lifeStep {
 		return nil
 	}
 	st := in.beginStepLocked(stepTerminate)
+	sv := in.saver
 	in.mu.Unlock()
+	if sv != nil {
+		// What was changed is saved before the state goes; a failure
+		// is reported by save and does not stop the reset or delete.
+		_ = sv.save(context.Background())
+	}
 	if h := in.fam.hooks().onTerminate; h != nil && live {
 		defer func() {
 			if v := recover(); v != nil {

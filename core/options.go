@@ -32,6 +32,8 @@ type options struct {
 	rate          float64
 	burst         int
 	engine        Engine
+	saveQuiet     time.Duration
+	saveMax       time.Duration
 }
 
 func defaultOptions() options {
@@ -46,6 +48,8 @@ func defaultOptions() options {
 		writeTimeout:  10 * time.Second,
 		historyCount:  256,
 		historyBytes:  256 << 10,
+		saveQuiet:     2 * time.Second,
+		saveMax:       10 * time.Second,
 	}
 }
 

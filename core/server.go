@@ -35,6 +35,8 @@ type Server struct {
 	closed   bool
 	// drained is closed when the last session ends after Shutdown began.
 	drained chan struct{}
+	// saves holds the instances whose OnSave hook has changes to save.
+	saves saves
 }
 
 // New returns a Server configured by opts. Defaults: heartbeat 30 s, inbound
@@ -117,7 +119,8 @@ func (s *Server) forget(ss *session) {
 // ones, and waits until all have ended or ctx is done. When ctx ends first
 // it closes the remaining connections at once and returns ctx.Err() without
 // waiting further: function handlers that ignore their context are
-// abandoned (and logged), and their sessions end when they return.
+// abandoned (and logged), and their sessions end when they return. Either
+// way it then runs the OnSave hooks of instances with unsaved changes.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
@@ -126,7 +129,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	if len(s.sessions) == 0 {
 		s.mu.Unlock()
-		return nil
+		return s.saves.flushAll(ctx)
 	}
 	if s.drained == nil {
 		s.drained = make(chan struct{})
@@ -135,7 +138,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 	select {
 	case <-drained:
-		return nil
+		return s.saves.flushAll(ctx)
 	case <-ctx.Done():
 	}
 	s.mu.RLock()
@@ -150,6 +153,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if len(left) > 0 {
 		s.logger().Warn("hotstate: shutdown deadline passed; abandoning connections", "connections", len(left), "err", ctx.Err())
 	}
+	// Last chance for unsaved changes; hooks see the ended ctx and may
+	// still finish a quick write.
+	_ = s.saves.flushAll(ctx)
 	return ctx.Err()
 }
 

@@ -1,6 +1,10 @@
 package hotstate
 
-import "github.com/hotstate/hotstate/core/wire"
+import (
+	"context"
+
+	"github.com/hotstate/hotstate/core/wire"
+)
 
 // Store is a static store: one named instance of state T that clients
 // subscribe to by its name. T crosses the wire by its json tags, so one type
@@ -51,6 +55,20 @@ func (s *Store[T]) OnTerminate(fn func()) *Store[T] {
 // it returns, so it decides about an instance that is still idle.
 func (s *Store[T]) OnIdle(fn func()) *Store[T] {
 	s.f.setHook(func(h *hookSet[T]) { h.onIdle = func(string) { fn() } })
+	return s
+}
+
+// OnSave sets the hook that stores the state in the application's own
+// database. It runs with a copy of the state after changes: once they have
+// stopped for a quiet period, and at least every so often while they keep
+// coming (WithSaveDelay: 2 s and 10 s by default); before Reset and Delete
+// when something is unsaved; and from Shutdown. It never runs twice at once
+// for one instance. An error (or panic) is reported to OnError listeners
+// and the save is retried, backing off. Load what it saved in OnCreate.
+func (s *Store[T]) OnSave(fn func(ctx context.Context, state T) error) *Store[T] {
+	s.f.setHook(func(h *hookSet[T]) {
+		h.onSave = func(ctx context.Context, _ string, state T) error { return fn(ctx, state) }
+	})
 	return s
 }
 
@@ -149,6 +167,12 @@ func (s *Family[T]) OnTerminate(fn func(key string)) *Family[T] {
 // OnIdle is Store.OnIdle for every instance; it receives the key.
 func (s *Family[T]) OnIdle(fn func(key string)) *Family[T] {
 	s.f.setHook(func(h *hookSet[T]) { h.onIdle = fn })
+	return s
+}
+
+// OnSave is Store.OnSave for every instance; it receives the key.
+func (s *Family[T]) OnSave(fn func(ctx context.Context, key string, state T) error) *Family[T] {
+	s.f.setHook(func(h *hookSet[T]) { h.onSave = fn })
 	return s
 }
 
