@@ -23,6 +23,7 @@ type storeDef interface {
 	isInitialized(key string) bool
 	subscriberCount(key string) int
 	allowed(c Caller, key string) bool
+	presenceWho() func(Caller) (string, any)
 }
 
 // hookSet holds a family's lifecycle hooks.
@@ -32,6 +33,7 @@ type hookSet[T any] struct {
 	onIdle      func(key string)
 	allow       func(c Caller, key string) bool
 	onSave      func(ctx context.Context, key string, state T) error
+	presence    func(c Caller) (member string, meta any)
 }
 
 // family is the typed engine behind Store and Family: defaults, hooks and
@@ -211,4 +213,24 @@ func (f *family[T]) emit(key, channel string, data any) error {
 		in.mu.Unlock()
 	}
 	return nil
+}
+
+func (f *family[T]) presenceWho() func(Caller) (string, any) { return f.hooks().presence }
+
+// setPresence starts tracking the members of every instance by who.
+func (f *family[T]) setPresence(who func(Caller) (string, any)) {
+	if who == nil {
+		panic(fmt.Sprintf("hotstate: store %q: Presence needs a rule", f.name))
+	}
+	f.srv.presenceFor()
+	f.setHook(func(h *hookSet[T]) { h.presence = who })
+}
+
+// updatePresence changes the metadata of a member of key's instance.
+func (f *family[T]) updatePresence(key, memberKey string, meta any) error {
+	p := f.srv.presence.Load()
+	if p == nil || f.presenceWho() == nil {
+		return fmt.Errorf("hotstate: store %q has no presence", f.name)
+	}
+	return p.update(f.fullName(key), memberKey, meta)
 }

@@ -238,6 +238,9 @@ func (in *instance[T]) remove() bool {
 	in.applyLocked(c)
 	in.mu.Unlock()
 	in.fam.forget(in)
+	if p := in.fam.srv.presence.Load(); p != nil && in.fam.presenceWho() != nil {
+		p.forget(in.name)
+	}
 	in.fam.srv.listeners.deleted(in.name)
 	return true
 }

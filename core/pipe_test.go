@@ -19,6 +19,8 @@ type pipe struct {
 	closed chan struct{}
 	once   sync.Mutex
 	code   int
+	// identity is what an identity hook would have produced.
+	identity any
 }
 
 func (p *pipe) Read(ctx context.Context) ([]byte, error) {
@@ -55,7 +57,9 @@ func (p *pipe) Close(code int, reason string) error {
 	return nil
 }
 
-func (p *pipe) Info() hotstate.ConnInfo { return hotstate.ConnInfo{RemoteAddr: "pipe"} }
+func (p *pipe) Info() hotstate.ConnInfo {
+	return hotstate.ConnInfo{RemoteAddr: "pipe", Identity: p.identity}
+}
 
 // client is the test's end of a pipe served by srv.
 type client struct {
@@ -69,7 +73,13 @@ type client struct {
 // closed and its ServeConn awaited when the test ends.
 func connect(t testing.TB, srv *hotstate.Server) *client {
 	t.Helper()
-	p := &pipe{in: make(chan []byte, 64), out: make(chan []byte, 1024), closed: make(chan struct{})}
+	return connectAs(t, srv, nil)
+}
+
+// connectAs is connect for a client the transport authenticated as identity.
+func connectAs(t testing.TB, srv *hotstate.Server, identity any) *client {
+	t.Helper()
+	p := &pipe{in: make(chan []byte, 64), out: make(chan []byte, 1024), closed: make(chan struct{}), identity: identity}
 	c := &client{t: t, p: p, done: make(chan struct{})}
 	go func() {
 		defer close(c.done)

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hotstate/hotstate/core/wire"
 )
@@ -37,6 +38,10 @@ type Server struct {
 	drained chan struct{}
 	// saves holds the instances whose OnSave hook has changes to save.
 	saves saves
+	// presence tracks members for stores that asked for it; nil until one
+	// did.
+	presence     atomic.Pointer[presence]
+	presenceOnce sync.Once
 }
 
 // New returns a Server configured by opts. Defaults: heartbeat 30 s, inbound
@@ -122,6 +127,9 @@ func (s *Server) forget(ss *session) {
 // abandoned (and logged), and their sessions end when they return. Either
 // way it then runs the OnSave hooks of instances with unsaved changes.
 func (s *Server) Shutdown(ctx context.Context) error {
+	if p := s.presence.Load(); p != nil {
+		p.stop()
+	}
 	s.mu.Lock()
 	s.closed = true
 	for _, ss := range s.sessions {

@@ -218,6 +218,9 @@ func (s *session) subscribe(f wire.Frame) {
 		s.reject(f.Store, e.Code, e.Message)
 		return
 	}
+	if who := def.presenceWho(); who != nil {
+		s.srv.presenceFor().join(f.Store, who, s.caller)
+	}
 	s.srv.listeners.subscribed(f.Store, s.caller)
 }
 
@@ -263,9 +266,17 @@ func (s *session) unsubscribe(name string) {
 	delete(s.subs, name)
 	s.mu.Unlock()
 	if ok {
-		sub.unsubscribe(s)
-		s.srv.listeners.unsubscribed(name, s.caller)
+		s.left(name, sub)
 	}
+}
+
+// left ends a subscription the session let go of.
+func (s *session) left(name string, sub subscription) {
+	sub.unsubscribe(s)
+	if p := s.srv.presence.Load(); p != nil {
+		p.leave(name, s.caller)
+	}
+	s.srv.listeners.unsubscribed(name, s.caller)
 }
 
 func (s *session) dropAll() {
@@ -274,7 +285,6 @@ func (s *session) dropAll() {
 	s.subs = map[string]subscription{}
 	s.mu.Unlock()
 	for name, sub := range subs {
-		sub.unsubscribe(s)
-		s.srv.listeners.unsubscribed(name, s.caller)
+		s.left(name, sub)
 	}
 }

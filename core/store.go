@@ -72,6 +72,23 @@ func (s *Store[T]) OnSave(fn func(ctx context.Context, state T) error) *Store[T]
 	return s
 }
 
+// Presence lists who is subscribed, as the store "presence:" + its name
+// ("presence:Config"), which clients subscribe to like any other and which
+// admits whoever this store admits. who names the member a connection
+// counts as (a user id from Caller.Identity, so two tabs are one member,
+// or Caller.ID for one entry per connection) and the metadata shown for
+// it. A member whose last connection left stays listed for the heartbeat
+// interval, so a quick reconnect does not flap the list.
+func (s *Store[T]) Presence(who func(c Caller) (member string, meta any)) *Store[T] {
+	s.f.setPresence(who)
+	return s
+}
+
+// UpdatePresence changes the metadata shown for a member that is present.
+func (s *Store[T]) UpdatePresence(member string, meta any) error {
+	return s.f.updatePresence("", member, meta)
+}
+
 // Allow admits only subscribers for which allow returns true; the others
 // get an err frame with the code "forbidden".
 func (s *Store[T]) Allow(allow func(c Caller) bool) *Store[T] {
@@ -168,6 +185,18 @@ func (s *Family[T]) OnTerminate(fn func(key string)) *Family[T] {
 func (s *Family[T]) OnIdle(fn func(key string)) *Family[T] {
 	s.f.setHook(func(h *hookSet[T]) { h.onIdle = fn })
 	return s
+}
+
+// Presence is Store.Presence for every instance: "presence:Room:general"
+// lists the members of "Room:general".
+func (s *Family[T]) Presence(who func(c Caller) (member string, meta any)) *Family[T] {
+	s.f.setPresence(who)
+	return s
+}
+
+// UpdatePresence is Store.UpdatePresence for the instance key.
+func (s *Family[T]) UpdatePresence(key, member string, meta any) error {
+	return s.f.updatePresence(key, member, meta)
 }
 
 // OnSave is Store.OnSave for every instance; it receives the key.
