@@ -116,3 +116,10 @@ func (h *Subscription) snapshot(view bool) (tree any, gen uint64, live bool) {
 	}
 	return h.lastServer, 0, false
 }
+
+// SubscribePresence subscribes to who is in the store instance name, as the
+// server lists it in the store "presence:" + name: each member's key with
+// its metadata decoded as M.
+func SubscribePresence[M any](c *Client, name string, onChange func(members map[string]M)) *TypedSubscription[map[string]M] {
+	return SubscribeAs(c, "presence:"+name, onChange)
+}

@@ -98,6 +98,15 @@ export function useStore<T = unknown, U = T | undefined>(
 /** useSubscription is another name for useStore. */
 export const useSubscription = useStore;
 
+/**
+ * usePresence returns who is in the store instance name, as the server
+ * lists it in the store "presence:" + name: member key to metadata, or
+ * undefined until the first snapshot. It re-renders as members come and go.
+ */
+export function usePresence<M = unknown>(client: HotstateClient, name: string): Record<string, M> | undefined {
+  return useStore<Record<string, M>>(client, "presence:" + name);
+}
+
 // How long a store a suspended render subscribed to is held for it once
 // its first snapshot (or refusal) is in, when no component takes it over:
 // the render may have been abandoned. A refusal is thrown to the error

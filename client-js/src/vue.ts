@@ -62,6 +62,18 @@ export interface CallState<R, A, S> {
 }
 
 /**
+ * usePresence returns a shallowRef of who is in the store instance name,
+ * as the server lists it in the store "presence:" + name: member key to
+ * metadata, or undefined until the first snapshot.
+ */
+export function usePresence<M = unknown>(
+  client: HotstateClient,
+  name: MaybeRefOrGetter<string>,
+): Readonly<ShallowRef<Record<string, M> | undefined>> {
+  return useStore<Record<string, M>>(client, () => "presence:" + toValue(name));
+}
+
+/**
  * useCall gives a component a server function to call with the state of
  * its calls as refs: pending, and the error or result of the latest one.
  * Each call clears error and data until it settles.

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	hothttp "github.com/hotstate/hotstate/adapters/nethttp"
 	hotstate "github.com/hotstate/hotstate/core"
@@ -30,15 +31,22 @@ type AllowArgs struct {
 	On bool `json:"on"`
 }
 
+// ShoutArgs are the arguments of shout.
+type ShoutArgs struct {
+	Key  string `json:"key"`
+	Text string `json:"text"`
+}
+
 func main() {
 	port := flag.Int("port", 4401, "port to listen on")
 	host := flag.String("host", "127.0.0.1", "address to bind")
 	rate := flag.Float64("rate", 0, "inbound frames per second per connection (0: no limit)")
 	burst := flag.Int("burst", 1, "burst of the rate limit")
+	heartbeat := flag.Duration("heartbeat", 30*time.Second, "ping interval, and how long a member who left stays in a presence list")
 	flag.Parse()
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	opts := []hotstate.Option{hotstate.WithLogger(logger)}
+	opts := []hotstate.Option{hotstate.WithLogger(logger), hotstate.WithHeartbeat(*heartbeat)}
 	if *rate > 0 {
 		opts = append(opts, hotstate.WithRateLimit(*rate, *burst))
 	}
@@ -47,7 +55,8 @@ func main() {
 	var allowed atomic.Bool
 	allowed.Store(true)
 	counters := hotstate.NewFamily(srv, "S:*", Counter{}).
-		Allow(func(hotstate.Caller, string) bool { return allowed.Load() })
+		Allow(func(hotstate.Caller, string) bool { return allowed.Load() }).
+		Presence(func(c hotstate.Caller) (string, any) { return c.ID, map[string]string{"id": c.ID} })
 
 	// bump adds one to every instance that exists, so each subscriber has
 	// something to catch up on; it returns how many it changed.
@@ -59,6 +68,10 @@ func main() {
 			}
 		}
 		return len(keys), nil
+	})
+	// shout sends an event to the subscribers of one instance only.
+	hotstate.Handle(srv, "shout", func(ctx context.Context, args ShoutArgs) (any, error) {
+		return nil, counters.Emit(args.Key, "shout", map[string]string{"from": hotstate.ClientID(ctx), "text": args.Text})
 	})
 	// allow turns the stores' Allow rule on or off; subscriptions already
 	// held stay, the next sub (a resume, a resync) is refused.
