@@ -2,9 +2,11 @@ package hotfiber_test
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +49,12 @@ func serve(t *testing.T, srv *hotstate.Server, app *fiber.App) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	listen(t, srv, app, ln)
+	return "ws://" + ln.Addr().String()
+}
+
+// listen runs app on ln; the test's cleanup shuts srv down, then app.
+func listen(t *testing.T, srv *hotstate.Server, app *fiber.App, ln net.Listener) {
 	errc := make(chan error, 1)
 	go func() { errc <- app.Listener(ln, quiet) }()
 	t.Cleanup(func() {
@@ -58,7 +66,6 @@ func serve(t *testing.T, srv *hotstate.Server, app *fiber.App) string {
 			t.Errorf("listener: %v", err)
 		}
 	})
-	return "ws://" + ln.Addr().String()
 }
 
 func TestConformance(t *testing.T) {
@@ -188,4 +195,66 @@ func TestAppShutdownClosesClients(t *testing.T) {
 		t.Fatalf("close code %d, want 1001", code)
 	}
 	hotstatetest.Shutdown(t, srv)
+}
+
+// TestTLS serves over a TLS listener, which fasthttp serves with HTTP/1.1
+// only (it has no HTTP/2): snapshots, patches and calls travel through the
+// TLS connection fastws writes to.
+func TestTLS(t *testing.T) {
+	srv := hotstate.New()
+	count := hotstate.NewStore(srv, "Count", counter{})
+	hotstate.Handle(srv, "inc", func(ctx context.Context, _ any) (int, error) {
+		var n int
+		err := count.Update(func(c *counter) { c.N++; n = c.N })
+		return n, err
+	})
+	app := newApp()
+	app.Get("/ws", hotfiber.Handler(srv))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, roots := fastwstest.SelfSigned(t)
+	listen(t, srv, app, tls.NewListener(ln, cfg))
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}
+	defer tr.CloseIdleConnections()
+	checkTLS(t, "wss://"+ln.Addr().String()+"/ws", &http.Client{Transport: tr})
+}
+
+type counter struct {
+	N int `json:"n"`
+}
+
+// checkTLS dials url with client, whose transport trusts the test's
+// certificate, then subscribes to Count and calls inc.
+func checkTLS(t *testing.T, url string, client *http.Client) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ws, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: client})
+	if err != nil {
+		t.Fatalf("dial %s: %v", url, err)
+	}
+	if resp.TLS == nil || resp.ProtoMajor != 1 {
+		t.Fatalf("handshake over %s, TLS %v; want HTTP/1.1 over TLS", resp.Proto, resp.TLS)
+	}
+	p := hotstatetest.Attach(t, ws)
+	p.Send(wire.EncodeSub("Count"))
+	snap := p.Expect(wire.TypeSnap)
+	if got := hotstatetest.Decode(t, snap.Value); !reflect.DeepEqual(got, map[string]any{"n": int64(0)}) {
+		t.Fatalf("snapshot %#v", got)
+	}
+	if res := p.Call(1, "inc", nil); res.Err != nil || hotstatetest.Decode(t, res.Value) != int64(1) {
+		t.Fatalf("res %+v", res)
+	}
+	for {
+		f := p.Next()
+		if f.Type != wire.TypePatch {
+			continue
+		}
+		if f.Store != "Count" || f.Epoch != snap.Epoch || f.Version != 1 || len(f.Ops) != 1 {
+			t.Fatalf("patch %+v", f)
+		}
+		return
+	}
 }

@@ -56,6 +56,7 @@ func suiteMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	sizes := fs.String("sizes", "", "fan-out subscriber counts, comma-separated (default 1000,5000,10000)")
 	rpc := fs.String("rpc", "", "RPC client counts, comma-separated (default 100,1000)")
 	systems := fs.String("systems", "", "systems to run, comma-separated (default hotstate,raw,centrifuge)")
+	transport := fs.String("transport", NetHTTP, "what serves hotstate: "+strings.Join(Transports, ", "))
 	phase := fs.Duration("phase", 0, "length of each measured phase (default 5s, 1s with -quick)")
 	profile := fs.String("profile", "", "write server CPU and allocation profiles of the first run here")
 	noPin := fs.Bool("nopin", false, "do not pin processes to CPUs with taskset")
@@ -83,6 +84,7 @@ func suiteMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *systems != "" {
 		cfg.Systems = strings.Split(*systems, ",")
 	}
+	cfg.Transport = *transport
 	if *phase > 0 {
 		cfg.Phase = *phase
 	}
@@ -168,6 +170,7 @@ func repoRoot() string {
 func serveMain(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	name := fs.String("system", Hotstate, "hotstate, raw or centrifuge")
+	transport := fs.String("transport", NetHTTP, "what serves hotstate: "+strings.Join(Transports, ", "))
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -188,7 +191,7 @@ func serveMain(ctx context.Context, args []string, stdout io.Writer) error {
 		_, _ = io.Copy(io.Discard, os.Stdin)
 	})
 	errc := make(chan error, 1)
-	go func() { errc <- Serve(ctx, *name, wsLn, ctlLn) }()
+	go func() { errc <- Serve(ctx, *name, *transport, wsLn, ctlLn) }()
 	fmt.Fprintf(stdout, "ready %s %s\n", wsLn.Addr(), ctlLn.Addr())
 	select {
 	case err := <-errc:

@@ -20,7 +20,9 @@ type Report struct {
 	Runs    int       `json:"runs"`
 	Pinned  bool      `json:"pinned"`
 	Systems []string  `json:"systems"`
-	Machine Machine   `json:"machine"`
+	// Transport is what served hotstate.
+	Transport string  `json:"transport"`
+	Machine   Machine `json:"machine"`
 
 	Results []RunResult  `json:"results"`
 	Fanout  []FanoutRow  `json:"fanout"`
@@ -474,9 +476,13 @@ func (r *Report) header() []string {
 	if r.Quick {
 		mode = "quick mode, 1 run"
 	}
+	transport := r.Transport
+	if transport == "" { // a report written before -transport existed
+		transport = NetHTTP
+	}
 	return []string{
 		fmt.Sprintf("machine: %s, %d cores, %.0f GiB, Linux %s, %s", m.CPU, m.Cores, m.MemoryGiB, m.Kernel, m.Go),
-		fmt.Sprintf("processes: GOMAXPROCS=1 each; %s; open files %d; ports %s", pin, m.NoFile, m.PortRange),
+		fmt.Sprintf("processes: GOMAXPROCS=1 each; %s; open files %d; ports %s; hotstate served by %s", pin, m.NoFile, m.PortRange, transport),
 		fmt.Sprintf("load average before %s, after %s; CPU pressure (some, avg60) before %s, after %s; %s; %.0f s",
 			m.LoadBefore, m.LoadAfter, m.PressureBefore, m.PressureAfter, mode, r.Seconds),
 	}

@@ -29,8 +29,8 @@ type serverStats struct {
 	Subs       int    `json:"subs"`
 }
 
-// Serve runs the named system on wsLn and its control endpoint on ctlLn
-// until ctx ends or the system fails.
+// Serve runs the named system on wsLn, hotstate through transport, and its
+// control endpoint on ctlLn until ctx ends or the system fails.
 //
 // The control endpoint speaks lines. "pub K" publishes K changes back to
 // back and answers nothing; "rate R N" publishes N changes at R per second
@@ -39,8 +39,8 @@ type serverStats struct {
 // subscriber count; "heap PATH" writes a heap profile to PATH.heap.pprof;
 // "prof PATH" starts a CPU profile and "unprof" writes it
 // and an allocation profile beside it, each answering "ok".
-func Serve(ctx context.Context, name string, wsLn, ctlLn net.Listener) error {
-	sys, err := newSystem(name)
+func Serve(ctx context.Context, name, transport string, wsLn, ctlLn net.Listener) error {
+	sys, err := newSystem(name, transport)
 	if err != nil {
 		return err
 	}

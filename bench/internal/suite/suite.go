@@ -36,6 +36,9 @@ type Config struct {
 	// RPCClients are the RPC concurrency levels.
 	RPCClients []int
 	Systems    []string
+	// Transport serves the hotstate system: one of Transports; "" is the
+	// first, nethttp.
+	Transport string
 	// Warmup and Phase time each measured phase.
 	Warmup, Phase time.Duration
 	// LatencyDeliveries is the delivery rate of the fan-out latency phase,
@@ -109,7 +112,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("suite: systems are %v", Systems)
 	}
 	cfg.Systems = systems
-	rep := &Report{Started: time.Now().UTC(), Quick: cfg.Quick, Runs: cfg.Runs, Pinned: pinned, Systems: systems}
+	if cfg.Transport == "" {
+		cfg.Transport = Transports[0]
+	}
+	if !slices.Contains(Transports, cfg.Transport) {
+		return nil, fmt.Errorf("suite: transports are %v", Transports)
+	}
+	rep := &Report{Started: time.Now().UTC(), Quick: cfg.Quick, Runs: cfg.Runs, Pinned: pinned, Systems: systems, Transport: cfg.Transport}
 	rep.Machine = machine()
 	largest := slices.Max(cfg.Sizes)
 	if lim := rep.Machine.NoFile; lim > 0 && uint64(largest)+256 > lim {
@@ -226,7 +235,7 @@ func (o *orchestrator) child(ctx context.Context, sub string, args []string, v a
 func (o *orchestrator) scenario(ctx context.Context, p LoadParams) (*LoadResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	srv := o.command(ctx, 0, "serve", "-system", p.System)
+	srv := o.command(ctx, 0, "serve", "-system", p.System, "-transport", o.cfg.Transport)
 	stdin, err := srv.StdinPipe()
 	if err != nil {
 		return nil, err

@@ -11,7 +11,6 @@ import (
 
 	"github.com/centrifugal/centrifuge"
 	"github.com/coder/websocket"
-	hothttp "github.com/hotstate/hotstate/adapters/nethttp"
 	hotstate "github.com/hotstate/hotstate/core"
 	"github.com/hotstate/hotstate/core/wire"
 )
@@ -38,10 +37,12 @@ type system interface {
 	subscribers() int
 }
 
-func newSystem(name string) (system, error) {
+// newSystem returns the named system; transport serves hotstate and is
+// ignored by the others.
+func newSystem(name, transport string) (system, error) {
 	switch name {
 	case Hotstate:
-		return newHotSystem(), nil
+		return newHotSystem(transport), nil
 	case Raw:
 		return newRawSystem(), nil
 	case Centrifuge:
@@ -50,23 +51,25 @@ func newSystem(name string) (system, error) {
 	return nil, fmt.Errorf("suite: unknown system %q", name)
 }
 
-// hotSystem is hotstate as a user runs it: core behind hothttp, one store
-// changed with Update, one typed function.
+// hotSystem is hotstate as a user runs it: core behind one of its
+// transports (hothttp unless -transport says otherwise), one store changed
+// with Update, one typed function.
 type hotSystem struct {
-	srv  *hotstate.Server
-	feed *hotstate.Store[Feed]
+	srv       *hotstate.Server
+	feed      *hotstate.Store[Feed]
+	transport string
 }
 
-func newHotSystem() *hotSystem {
+func newHotSystem(transport string) *hotSystem {
 	srv := hotstate.New()
 	feed := hotstate.NewStore(srv, feedStore, Feed{})
 	feed.Init()
 	hotstate.Handle(srv, echoFunc, func(_ context.Context, a EchoArgs) (EchoArgs, error) { return a, nil })
-	return &hotSystem{srv: srv, feed: feed}
+	return &hotSystem{srv: srv, feed: feed, transport: transport}
 }
 
 func (h *hotSystem) serve(ctx context.Context, ln net.Listener) error {
-	return hothttp.ServeListener(ctx, h.srv, ln)
+	return serveHot(ctx, h.transport, h.srv, ln)
 }
 
 func (h *hotSystem) publish(seq uint64, ts int64) error {
