@@ -83,7 +83,7 @@ func New(srv *hotstate.Server) *App {
 		Rooms:  hotstate.NewFamily(srv, "Room:*", Room{Messages: []Message{}, Users: []string{}}),
 	}
 	a.Rooms.
-		OnCreate(func(key string, r *Room) { r.Name = key }).
+		OnCreate(NameRoom).
 		OnIdle(func(key string) { a.Rooms.Reset(key) })
 
 	hotstate.Handle(srv, "todos.add", func(ctx context.Context, args AddArgs) (AddResult, error) {
@@ -114,6 +114,10 @@ func New(srv *hotstate.Server) *App {
 	})
 	return a
 }
+
+// NameRoom is the Rooms family's OnCreate hook. Setting another OnCreate
+// replaces it, so a hook that loads saved rooms calls it too.
+func NameRoom(key string, r *Room) { r.Name = key }
 
 // AddTodo appends a todo and returns its id; todos.add and the REST API
 // both call it.

@@ -29,17 +29,28 @@ func Main(framework string, mount func(srv *hotstate.Server, a *App) Server) {
 	addr := flag.String("addr", ":3000", "address to listen on")
 	flag.Parse()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(*addr, framework, logger, mount); err != nil {
+	err := Serve(*addr, framework, logger, func(srv *hotstate.Server, a *App) (Server, error) {
+		return mount(srv, a), nil
+	})
+	if err != nil {
 		logger.Error("todo server failed", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr, framework string, logger *slog.Logger, mount func(*hotstate.Server, *App) Server) error {
+// Serve is Main for an example with flags of its own: it builds the
+// hotstate server with logger and opts, and the app, serves them on addr
+// with what mount returns, and shuts down gracefully on SIGINT or SIGTERM,
+// which saves the stores that have OnSave hooks. An error from mount ends
+// it before it listens.
+func Serve(addr, framework string, logger *slog.Logger, mount func(srv *hotstate.Server, a *App) (Server, error), opts ...hotstate.Option) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv := hotstate.New(hotstate.WithLogger(logger))
-	web := mount(srv, New(srv))
+	srv := hotstate.New(append([]hotstate.Option{hotstate.WithLogger(logger)}, opts...)...)
+	web, err := mount(srv, New(srv))
+	if err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -58,6 +69,11 @@ func run(addr, framework string, logger *slog.Logger, mount func(*hotstate.Serve
 	defer cancel()
 	// hotstate first: no framework tracks upgraded connections.
 	err = errors.Join(srv.Shutdown(shutdownCtx), web.Shutdown(shutdownCtx))
+	if err == nil {
+		// REST requests that were still running when hotstate saved may
+		// have changed stores since; the web server has drained them now.
+		err = srv.Shutdown(shutdownCtx)
+	}
 	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
 	}
