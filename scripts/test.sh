@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
+# The engines' tests start private redis-server and nats-server instances.
+./scripts/ensure-servers.sh
+
 mods=$(go list -m -f '{{.Dir}}')
 
 # The tree as it was before the tests: anything they change (a go.work.sum

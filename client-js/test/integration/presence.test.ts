@@ -35,12 +35,12 @@ describe("presence", () => {
     expect(list.getState()).toEqual({});
 
     const member = newClient();
-    await member.ready();
-    const id = member.clientId;
     const room = member.subscribe("S:room");
     await room.ready();
-    await waitFor(() => (list.getState() as Record<string, unknown>)[id!] !== undefined, "the member listed");
-    expect(list.getState()).toEqual({ [id!]: { id } });
+    // The id the server listed the member by arrives with its hello.
+    const id = await waitFor(() => member.clientId, "the member's hello");
+    await waitFor(() => (list.getState() as Record<string, unknown>)[id] !== undefined, "the member listed");
+    expect(list.getState()).toEqual({ [id]: { id } });
 
     room.unsubscribe();
     await waitFor(() => Object.keys(list.getState() as object).length === 0, "the member gone");

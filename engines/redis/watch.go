@@ -1,0 +1,419 @@
+package hotredis
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	hotstate "github.com/hotstate/hotstate/core"
+	"github.com/redis/go-redis/v9"
+)
+
+// Pub/Sub drops what is published while a connection is down, so a
+// watcher never takes a change from it: a message only says "read the
+// stream", and the stream, read from the last version delivered, is what
+// the watcher delivers. A lost wake-up delays changes until the next one
+// (every resubscription is one); it never loses them.
+
+// channelSubs is what listens on one Pub/Sub channel: the watchers of one
+// instance, or the listeners of one Publish channel. Both slices are
+// replaced, never changed in place, so the reader may use them unlocked.
+type channelSubs struct {
+	watchers  []*watcher
+	listeners []*listener
+	// acked is closed when Redis confirms the subscription.
+	acked chan struct{}
+}
+
+// subscribeWait bounds how long Watch and Listen wait for Redis to confirm
+// a subscription. Past it they return anyway; go-redis keeps subscribing.
+const subscribeWait = 5 * time.Second
+
+// join adds a watcher or a listener to channel ch through add, subscribing
+// first if nobody on this node listened there, and returns once Redis has
+// confirmed the subscription, so that nothing published after is missed.
+func (e *Engine) join(ch string, add func(*channelSubs)) {
+	e.subMu.Lock()
+	defer e.subMu.Unlock()
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return
+	}
+	s := e.subs[ch]
+	fresh := s == nil
+	if fresh {
+		s = &channelSubs{acked: make(chan struct{})}
+		e.subs[ch] = s
+	}
+	add(s)
+	ps, acked := e.pubsubLocked(), s.acked
+	e.mu.Unlock()
+	if !fresh {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), subscribeWait)
+	defer cancel()
+	// On an error go-redis still records the channel and subscribes when
+	// it reconnects; the confirmation then wakes the watchers.
+	if err := ps.Subscribe(ctx, ch); err != nil {
+		e.log.Warn("hotstate: redis: subscribe", "channel", ch, "err", err)
+		return
+	}
+	select {
+	case <-acked:
+	case <-ctx.Done():
+		e.log.Warn("hotstate: redis: subscription not confirmed", "channel", ch)
+	case <-e.ctx.Done():
+	}
+}
+
+// leave removes what remove removes from channel ch, and leaves the
+// channel when nothing of this node listens there any more.
+func (e *Engine) leave(ch string, remove func(*channelSubs)) {
+	e.subMu.Lock()
+	defer e.subMu.Unlock()
+	e.mu.Lock()
+	s := e.subs[ch]
+	if s == nil {
+		e.mu.Unlock()
+		return
+	}
+	remove(s)
+	empty := len(s.watchers) == 0 && len(s.listeners) == 0
+	if empty {
+		delete(e.subs, ch)
+	}
+	ps, closed := e.ps, e.closed
+	e.mu.Unlock()
+	if empty && ps != nil && !closed {
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		if err := ps.Unsubscribe(ctx, ch); err != nil {
+			e.log.Warn("hotstate: redis: unsubscribe", "channel", ch, "err", err)
+		}
+	}
+}
+
+// pubsubLocked returns the engine's one Pub/Sub connection, opening it and
+// starting its reader on first use, so an engine nobody watches through
+// holds no connection.
+func (e *Engine) pubsubLocked() *redis.PubSub {
+	if e.ps != nil {
+		return e.ps
+	}
+	e.ps = e.rdb.Subscribe(context.Background())
+	msgs := e.ps.ChannelWithSubscriptions(redis.WithChannelSize(1024))
+	e.wg.Go(func() { e.read(msgs) }) // under mu: Close has not begun waiting
+	return e.ps
+}
+
+// read dispatches what the Pub/Sub connection receives until Close closes
+// it.
+func (e *Engine) read(msgs <-chan any) {
+	for m := range msgs {
+		switch m := m.(type) {
+		case *redis.Subscription:
+			if m.Kind != "subscribe" {
+				continue
+			}
+			e.mu.Lock()
+			s := e.subs[m.Channel]
+			var ws []*watcher
+			if s != nil {
+				if s.acked != nil {
+					close(s.acked)
+					s.acked = nil
+				}
+				ws = s.watchers
+			}
+			e.mu.Unlock()
+			// A subscription confirmed again follows a lost connection,
+			// whose wake-ups are lost: read the streams now.
+			for _, w := range ws {
+				w.wake()
+			}
+		case *redis.Message:
+			e.mu.Lock()
+			s := e.subs[m.Channel]
+			e.mu.Unlock()
+			if s == nil {
+				continue
+			}
+			for _, w := range s.watchers {
+				w.wake()
+			}
+			for _, l := range s.listeners {
+				l.deliver([]byte(m.Payload))
+			}
+		}
+	}
+}
+
+// watcher follows one instance's stream for one Watch call.
+type watcher struct {
+	e    *Engine
+	name string
+	keys keys
+	fn   func(hotstate.Change)
+
+	// mu guards ready, running, again, stopped, epoch and next.
+	mu sync.Mutex
+	// ready is set once the watcher knows where the stream ended when
+	// Watch was called; wake-ups before only set again.
+	ready   bool
+	running bool // a fetch goroutine runs
+	again   bool // fetch once more: a wake-up came during the last
+	stopped bool
+	// epoch is the lifetime of the last change delivered, next the
+	// version to read from: the stream's entries of that lifetime from
+	// next on are what fn has not seen.
+	epoch, next uint64
+	// known is false until the end of the stream at Watch time is read.
+	known bool
+
+	// deliverMu is held while fn runs, so that stop returns only once fn
+	// is done and will not be called again.
+	deliverMu sync.Mutex
+}
+
+// fetchBatch is how many entries one read of a stream returns at most.
+const fetchBatch = 256
+
+// Watch implements hotstate.Engine. Changes come from the instance's
+// stream, read from the last version delivered whenever its channel wakes
+// the watcher. A watcher that falls further behind than the stream keeps
+// (or than a deleted instance's stream stays) receives the next change
+// the stream holds: the jump in version or epoch tells the caller to catch
+// up with Since or Load.
+//
+// fn runs on a goroutine of the engine, one call at a time; stop must not
+// be called from fn.
+func (e *Engine) Watch(name string, fn func(hotstate.Change)) (stop func()) {
+	w := &watcher{e: e, name: name, keys: e.keys(name), fn: fn}
+	e.join(w.keys.wake, func(s *channelSubs) {
+		s.watchers = append(slices.Clip(s.watchers), w)
+	})
+	w.start()
+	return func() {
+		w.deliverMu.Lock()
+		w.mu.Lock()
+		w.stopped = true
+		w.mu.Unlock()
+		w.deliverMu.Unlock()
+		e.leave(w.keys.wake, func(s *channelSubs) {
+			s.watchers = slices.DeleteFunc(slices.Clone(s.watchers), func(x *watcher) bool { return x == w })
+		})
+	}
+}
+
+// start reads where the stream ends now, after the subscription: anything
+// appended later both wakes the watcher and lies after that end.
+func (w *watcher) start() {
+	ctx, cancel := context.WithTimeout(w.e.ctx, opTimeout)
+	defer cancel()
+	err := w.readEnd(ctx)
+	w.mu.Lock()
+	w.ready = true
+	w.mu.Unlock()
+	if err != nil {
+		// fetch reads the end again; what was appended in between shows
+		// up as a jump in version.
+		w.e.log.Warn("hotstate: redis: watch", "name", w.name, "err", err)
+	}
+	// One fetch for what came between the subscription and now.
+	w.wake()
+}
+
+// readEnd sets the watcher after the stream's last entry.
+func (w *watcher) readEnd(ctx context.Context) error {
+	last, err := w.e.rdb.XRevRangeN(ctx, w.keys.stream, "+", "-", 1).Result()
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.known = true
+	if len(last) == 0 {
+		return nil
+	}
+	c, err := changes(last)
+	if err != nil {
+		return err
+	}
+	w.epoch, w.next = c[0].Epoch, idVersion(last[0].ID)+1
+	return nil
+}
+
+// wake has the watcher read its stream, starting a fetch goroutine unless
+// one runs, which then reads once more.
+func (w *watcher) wake() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.again = true
+	if !w.ready || w.running || w.stopped {
+		return
+	}
+	w.running = w.e.spawn(w.run)
+}
+
+func (w *watcher) run() {
+	backoff := 50 * time.Millisecond
+	for {
+		w.mu.Lock()
+		if !w.again || w.stopped {
+			w.running = false
+			w.mu.Unlock()
+			return
+		}
+		w.again = false
+		w.mu.Unlock()
+		err := w.fetch()
+		if err == nil {
+			backoff = 50 * time.Millisecond
+			continue
+		}
+		w.e.log.Warn("hotstate: redis: watch", "name", w.name, "err", err)
+		// Nothing may wake the watcher again soon: retry on its own.
+		w.mu.Lock()
+		w.again = true
+		w.mu.Unlock()
+		select {
+		case <-w.e.ctx.Done():
+			w.mu.Lock()
+			w.running = false
+			w.mu.Unlock()
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// fetch delivers what the stream holds after the last change delivered.
+func (w *watcher) fetch() error {
+	ctx, cancel := context.WithTimeout(w.e.ctx, opTimeout)
+	defer cancel()
+	w.mu.Lock()
+	known := w.known
+	w.mu.Unlock()
+	if !known {
+		return w.readEnd(ctx)
+	}
+	for {
+		w.mu.Lock()
+		epoch, next := w.epoch, w.next
+		w.mu.Unlock()
+		var from, first *redis.XMessageSliceCmd
+		_, err := w.e.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			from = p.XRangeN(ctx, w.keys.stream, u(next)+"-0", "+", fetchBatch)
+			first = p.XRangeN(ctx, w.keys.stream, "-", "+", 1)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(first.Val()) == 0 {
+			return nil // no stream: nothing created since, or gone
+		}
+		head, err := changes(first.Val())
+		if err != nil {
+			return err
+		}
+		if head[0].Epoch != epoch {
+			// A new lifetime restarted the stream, ids and all: deliver
+			// it from its beginning.
+			w.mu.Lock()
+			w.epoch, w.next = head[0].Epoch, 0
+			w.mu.Unlock()
+			continue
+		}
+		xs := from.Val()
+		cs, err := changes(xs)
+		if err != nil {
+			return err
+		}
+		for i, c := range cs {
+			if !w.deliver(c, idVersion(xs[i].ID)+1) {
+				return nil
+			}
+		}
+		if len(xs) < fetchBatch {
+			return nil
+		}
+	}
+}
+
+// deliver calls fn with c unless the watcher stopped, and moves it past
+// c, to next.
+func (w *watcher) deliver(c hotstate.Change, next uint64) bool {
+	w.deliverMu.Lock()
+	defer w.deliverMu.Unlock()
+	w.mu.Lock()
+	stopped := w.stopped
+	w.next = next
+	w.mu.Unlock()
+	if stopped {
+		return false
+	}
+	w.fn(c)
+	return true
+}
+
+// idVersion is the version in a stream id made by entryID.
+func idVersion(id string) uint64 {
+	ms, _, _ := strings.Cut(id, "-")
+	v, _ := strconv.ParseUint(ms, 10, 64)
+	return v
+}
+
+// listener is one Listen call.
+type listener struct {
+	fn func([]byte)
+	// mu is held while fn runs and guards stopped, so that stop returns
+	// only once fn is done and will not be called again.
+	mu      sync.Mutex
+	stopped bool
+}
+
+func (l *listener) deliver(msg []byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.stopped {
+		l.fn(msg)
+	}
+}
+
+func (e *Engine) msgChannel(channel string) string { return e.prefix + ":msg:" + channel }
+
+// Publish implements hotstate.Engine on a Pub/Sub channel: a message
+// reaches the nodes listening when it is published, and no other.
+func (e *Engine) Publish(ctx context.Context, channel string, msg []byte) error {
+	if err := e.rdb.Publish(ctx, e.msgChannel(channel), msg).Err(); err != nil {
+		return fmt.Errorf("hotstate: redis: publish on %q: %w", channel, err)
+	}
+	return nil
+}
+
+// Listen implements hotstate.Engine. fn runs on the engine's Pub/Sub
+// reader, which it holds up while it runs; stop must not be called from
+// fn.
+func (e *Engine) Listen(channel string, fn func(msg []byte)) (stop func()) {
+	l := &listener{fn: fn}
+	ch := e.msgChannel(channel)
+	e.join(ch, func(s *channelSubs) {
+		s.listeners = append(slices.Clip(s.listeners), l)
+	})
+	return func() {
+		l.mu.Lock()
+		l.stopped = true
+		l.mu.Unlock()
+		e.leave(ch, func(s *channelSubs) {
+			s.listeners = slices.DeleteFunc(slices.Clone(s.listeners), func(x *listener) bool { return x == l })
+		})
+	}
+}
