@@ -16,7 +16,7 @@ func TestPresenceFromTheGoClient(t *testing.T) {
 	type member struct {
 		Name string `json:"name"`
 	}
-	hotstate.NewFamily(srv, "Room:*", Room{Messages: []string{}}).
+	rooms := hotstate.NewFamily(srv, "Room:*", Room{Messages: []string{}}).
 		Presence(func(c hotstate.Caller) (string, any) {
 			name, _ := c.Identity.(string)
 			return name, member{Name: name}
@@ -35,6 +35,38 @@ func TestPresenceFromTheGoClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "ada listed", func() bool { return list.State()["ada"].Name == "ada" })
+
+	// An event to the room's members reaches ada, not the watcher, who
+	// follows the list but is not in the room.
+	heard := make(chan string, 2)
+	ada.On("typing", func(data any) { heard <- "ada" })
+	watcher.On("typing", func(data any) { heard <- "watcher" })
+	marker := make(chan struct{})
+	watcher.On("marker", func(any) { close(marker) })
+	if err := rooms.Emit("lobby", "typing", member{Name: "ada"}); err != nil {
+		t.Fatal(err)
+	}
+	// Events reach a connection in order: once the watcher has the marker,
+	// sent after the room's event, it would have had that one too.
+	if err := srv.Emit("marker", nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-marker:
+	case <-ctxT(t).Done():
+		t.Fatal("no marker")
+	}
+	select {
+	case who := <-heard:
+		if who != "ada" {
+			t.Fatalf("%s heard the room's event", who)
+		}
+	case <-ctxT(t).Done():
+		t.Fatal("the room's event did not reach ada")
+	}
+	if len(heard) != 0 {
+		t.Fatalf("the event reached %s too", <-heard)
+	}
 	room.Unsubscribe()
 	eventually(t, "ada gone", func() bool { _, in := list.State()["ada"]; return !in })
 }
