@@ -235,9 +235,11 @@ func (in *instance[T]) remove() bool {
 	in.mu.Lock()
 	in.deleted = true
 	in.ready.Store(false)
+	// Gone from the family before subscribers hear of it, so Has is false
+	// for anyone who has seen the del.
+	in.fam.forget(in)
 	in.applyLocked(c)
 	in.mu.Unlock()
-	in.fam.forget(in)
 	if p := in.fam.srv.presence.Load(); p != nil && in.fam.presenceWho() != nil {
 		p.forget(in.name)
 	}
