@@ -67,11 +67,18 @@ func (p *presence) join(name string, who func(Caller) (string, any), c Caller) {
 		p.srv.listeners.failed(fmt.Errorf("hotstate: store %q: presence: %w", name, err), c.ID)
 		return
 	}
+	if p.joinLocked(name, key, meta, c) {
+		p.sync(name, key)
+	}
+}
+
+// joinLocked counts c for member key and reports whether the list changed.
+func (p *presence) joinLocked(name, key string, meta any, c Caller) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ck := connKey{c.ID, name}
 	if _, ok := p.conns[ck]; ok {
-		return // a second sub from one connection is the same presence
+		return false // a second sub from one connection is the same presence
 	}
 	p.conns[ck] = key
 	ms := p.members[name]
@@ -80,62 +87,79 @@ func (p *presence) join(name string, who func(Caller) (string, any), c Caller) {
 		p.members[name] = ms
 	}
 	m := ms[key]
-	if m == nil {
+	added := m == nil
+	if added {
 		// A new member shows the rule's metadata; one already listed
 		// (another tab, or back within the grace period) keeps what it
 		// shows, which the server may have updated meanwhile.
 		m = &member{meta: meta}
 		ms[key] = m
-		p.setLocked(name, key, meta)
 	}
 	m.conns++
 	if m.leave != nil {
 		m.leave.Stop()
 		m.leave = nil
 	}
+	return added
 }
 
 // leave uncounts c from the instance name; the member goes from the list
 // when its last connection has been gone for the grace period.
 func (p *presence) leave(name string, c Caller) {
+	if key, gone := p.leaveLocked(name, c); gone {
+		p.sync(name, key)
+	}
+}
+
+// leaveLocked uncounts c and reports whether its member left the list now;
+// otherwise a timer may drop it when the grace period ends.
+func (p *presence) leaveLocked(name string, c Caller) (key string, gone bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ck := connKey{c.ID, name}
 	key, ok := p.conns[ck]
 	if !ok {
-		return
+		return "", false
 	}
 	delete(p.conns, ck)
 	m := p.members[name][key]
 	if m == nil {
-		return
+		return "", false
 	}
 	if m.conns--; m.conns > 0 {
-		return
+		return "", false
 	}
 	if p.grace <= 0 {
 		p.dropLocked(name, key)
-		return
+		return key, true
 	}
+	mk := key // the result variable changes as this function returns
 	m.leave = time.AfterFunc(p.grace, func() {
 		p.mu.Lock()
-		defer p.mu.Unlock()
-		if p.members[name][key] == m && m.conns == 0 {
-			p.dropLocked(name, key)
+		gone := p.members[name][mk] == m && m.conns == 0
+		if gone {
+			p.dropLocked(name, mk)
+		}
+		p.mu.Unlock()
+		if gone {
+			p.sync(name, mk)
 		}
 	})
+	return "", false
 }
 
 // update sets the metadata of a member that is present.
 func (p *presence) update(name, key string, meta any) error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	m := p.members[name][key]
+	if m != nil {
+		m.meta = meta
+	}
+	p.mu.Unlock()
 	if m == nil {
 		return fmt.Errorf("hotstate: store %q: %q is not present", name, key)
 	}
-	m.meta = meta
-	p.setLocked(name, key, meta)
+	p.sync(name, key)
 	return nil
 }
 
@@ -170,24 +194,31 @@ func (p *presence) stop() {
 	}
 }
 
-func (p *presence) setLocked(name, key string, meta any) {
-	err := p.lists.update(name, func(list *Presence) {
-		if *list == nil {
-			*list = Presence{}
-		}
-		(*list)[key] = meta
-	})
-	if err != nil {
-		p.srv.listeners.failed(err, "")
-	}
-}
-
+// dropLocked forgets a member that left.
 func (p *presence) dropLocked(name, key string) {
 	delete(p.members[name], key)
 	if len(p.members[name]) == 0 {
 		delete(p.members, name)
 	}
-	err := p.lists.update(name, func(list *Presence) { delete(*list, key) })
+}
+
+// sync makes the list show what the tracker holds for one member. It runs
+// outside mu, since updating a store may create it and so run listeners;
+// reading the tracker inside the update keeps concurrent syncs of one list
+// in agreement with the tracker's latest word, whatever their order.
+func (p *presence) sync(name, key string) {
+	err := p.lists.update(name, func(list *Presence) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if *list == nil {
+			*list = Presence{}
+		}
+		if m := p.members[name][key]; m != nil {
+			(*list)[key] = m.meta
+		} else {
+			delete(*list, key)
+		}
+	})
 	if err != nil {
 		p.srv.listeners.failed(err, "")
 	}

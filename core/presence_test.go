@@ -68,3 +68,29 @@ func TestPresence(t *testing.T) {
 	rooms.Delete("a")
 	watcher.expect(wire.TypeDel)
 }
+
+// TestPresenceListenerCallsBack: a store listener that calls back into
+// stores when the presence list is created cannot deadlock the tracker.
+func TestPresenceListenerCallsBack(t *testing.T) {
+	srv := hotstate.New(hotstate.WithHeartbeat(0))
+	rooms := hotstate.NewFamily(srv, "Room:*", room{Messages: []string{}}).
+		Presence(func(c hotstate.Caller) (string, any) { return c.ID, true })
+	srv.OnStoreCreated(func(name, key string) {
+		rooms.Has(key)
+		_ = rooms.UpdatePresence(key, "nobody", false) // reaches the tracker
+	})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c := connect(t, srv)
+		c.send(wire.EncodeSub("Room:x"))
+		c.expect(wire.TypeSnap)
+		c.send(wire.EncodeUnsub("Room:x"))
+		c.close()
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("presence with a listener calling back hung")
+	}
+}
