@@ -7,16 +7,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/coder/websocket"
 	hotecho "github.com/hotstate/hotstate/adapters/echo/v5"
 	hotstate "github.com/hotstate/hotstate/core"
 	"github.com/hotstate/hotstate/core/hotstatetest"
-	"github.com/hotstate/hotstate/core/wire"
 	"github.com/labstack/echo/v5"
 	"github.com/labstack/echo/v5/middleware"
 	"go.uber.org/goleak"
@@ -131,13 +128,7 @@ func TestIdentityFromMiddleware(t *testing.T) {
 // the WebSocket upgrade still happens over HTTP/1.1, and snapshots, patches
 // and calls then travel through the TLS connection.
 func TestTLS(t *testing.T) {
-	srv := hotstate.New()
-	count := hotstate.NewStore(srv, "Count", counter{})
-	hotstate.Handle(srv, "inc", func(ctx context.Context, _ any) (int, error) {
-		var n int
-		err := count.Update(func(c *counter) { c.N++; n = c.N })
-		return n, err
-	})
+	srv := hotstatetest.TLSServer()
 	h := echo.New()
 	h.GET("/ws", hotecho.Handler(srv))
 	hs := httptest.NewUnstartedServer(h)
@@ -148,43 +139,5 @@ func TestTLS(t *testing.T) {
 		hotstatetest.Shutdown(t, srv)
 		hs.Close()
 	})
-	checkTLS(t, "wss"+strings.TrimPrefix(hs.URL, "https")+"/ws", hs.Client())
-}
-
-type counter struct {
-	N int `json:"n"`
-}
-
-// checkTLS dials url with client, whose transport trusts the test's
-// certificate, then subscribes to Count and calls inc.
-func checkTLS(t *testing.T, url string, client *http.Client) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ws, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: client})
-	if err != nil {
-		t.Fatalf("dial %s: %v", url, err)
-	}
-	if resp.TLS == nil || resp.ProtoMajor != 1 {
-		t.Fatalf("handshake over %s, TLS %v; want HTTP/1.1 over TLS", resp.Proto, resp.TLS)
-	}
-	p := hotstatetest.Attach(t, ws)
-	p.Send(wire.EncodeSub("Count"))
-	snap := p.Expect(wire.TypeSnap)
-	if got := hotstatetest.Decode(t, snap.Value); !reflect.DeepEqual(got, map[string]any{"n": int64(0)}) {
-		t.Fatalf("snapshot %#v", got)
-	}
-	if res := p.Call(1, "inc", nil); res.Err != nil || hotstatetest.Decode(t, res.Value) != int64(1) {
-		t.Fatalf("res %+v", res)
-	}
-	for {
-		f := p.Next()
-		if f.Type != wire.TypePatch {
-			continue
-		}
-		if f.Store != "Count" || f.Epoch != snap.Epoch || f.Version != 1 || len(f.Ops) != 1 {
-			t.Fatalf("patch %+v", f)
-		}
-		return
-	}
+	hotstatetest.CheckTLS(t, "wss"+strings.TrimPrefix(hs.URL, "https")+"/ws", hs.Client())
 }

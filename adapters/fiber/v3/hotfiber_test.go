@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -201,13 +200,7 @@ func TestAppShutdownClosesClients(t *testing.T) {
 // only (it has no HTTP/2): snapshots, patches and calls travel through the
 // TLS connection fastws writes to.
 func TestTLS(t *testing.T) {
-	srv := hotstate.New()
-	count := hotstate.NewStore(srv, "Count", counter{})
-	hotstate.Handle(srv, "inc", func(ctx context.Context, _ any) (int, error) {
-		var n int
-		err := count.Update(func(c *counter) { c.N++; n = c.N })
-		return n, err
-	})
+	srv := hotstatetest.TLSServer()
 	app := newApp()
 	app.Get("/ws", hotfiber.Handler(srv))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -218,43 +211,5 @@ func TestTLS(t *testing.T) {
 	listen(t, srv, app, tls.NewListener(ln, cfg))
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}
 	defer tr.CloseIdleConnections()
-	checkTLS(t, "wss://"+ln.Addr().String()+"/ws", &http.Client{Transport: tr})
-}
-
-type counter struct {
-	N int `json:"n"`
-}
-
-// checkTLS dials url with client, whose transport trusts the test's
-// certificate, then subscribes to Count and calls inc.
-func checkTLS(t *testing.T, url string, client *http.Client) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ws, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: client})
-	if err != nil {
-		t.Fatalf("dial %s: %v", url, err)
-	}
-	if resp.TLS == nil || resp.ProtoMajor != 1 {
-		t.Fatalf("handshake over %s, TLS %v; want HTTP/1.1 over TLS", resp.Proto, resp.TLS)
-	}
-	p := hotstatetest.Attach(t, ws)
-	p.Send(wire.EncodeSub("Count"))
-	snap := p.Expect(wire.TypeSnap)
-	if got := hotstatetest.Decode(t, snap.Value); !reflect.DeepEqual(got, map[string]any{"n": int64(0)}) {
-		t.Fatalf("snapshot %#v", got)
-	}
-	if res := p.Call(1, "inc", nil); res.Err != nil || hotstatetest.Decode(t, res.Value) != int64(1) {
-		t.Fatalf("res %+v", res)
-	}
-	for {
-		f := p.Next()
-		if f.Type != wire.TypePatch {
-			continue
-		}
-		if f.Store != "Count" || f.Epoch != snap.Epoch || f.Version != 1 || len(f.Ops) != 1 {
-			t.Fatalf("patch %+v", f)
-		}
-		return
-	}
+	hotstatetest.CheckTLS(t, "wss://"+ln.Addr().String()+"/ws", &http.Client{Transport: tr})
 }
