@@ -71,6 +71,9 @@ type socket struct {
 	// err is the first failed write. A frame may have been cut short, so
 	// nothing else can be sent, not even a close frame.
 	err error
+	// head holds the frame header being written: a local array would
+	// escape through bufio.Writer to the heap, once per frame.
+	head [10]byte
 
 	// cut is set once the context data frames are written under has ended.
 	// Only the close frame may still go out, within its own deadline.
@@ -221,8 +224,7 @@ func (s *socket) send(op byte, payload []byte, deadline time.Time) error {
 		s.bw = writers.Get().(*bufio.Writer)
 		s.bw.Reset(s.nc)
 	}
-	var h [10]byte
-	_, err := s.bw.Write(appendFrameHeader(h[:0], op, len(payload)))
+	_, err := s.bw.Write(appendFrameHeader(s.head[:0], op, len(payload)))
 	if err == nil {
 		_, err = s.bw.Write(payload)
 	}
