@@ -56,15 +56,18 @@ func (in *instance[T]) applyLocked(c Change) {
 // or a Change without a frame when there is nothing to send.
 type compute[T any] func(in *instance[T], at Position) (T, Change, error)
 
-// write makes one change of key's instance, creating the instance first.
-func (f *family[T]) write(key, method string, fn compute[T]) error {
+// use runs op on key's instance, creating the instance first. op reports
+// false when the instance went away before it could act (deleted, reset,
+// or retired by the engine's log); it then runs again on a fresh one.
+// OnStoreCreated listeners hear of a creation after op, outside every lock.
+func (f *family[T]) use(key, method string, op func(in *instance[T]) (bool, error)) error {
 	for {
 		in := f.acquire(key)
 		created, err := in.ensureInit(method)
 		if err != nil {
 			return err
 		}
-		done, err := in.write(fn)
+		done, err := op(in)
 		if created {
 			f.srv.listeners.created(in.name, key)
 		}
@@ -72,6 +75,11 @@ func (f *family[T]) write(key, method string, fn compute[T]) error {
 			return err
 		}
 	}
+}
+
+// write makes one change of key's instance, creating the instance first.
+func (f *family[T]) write(key, method string, fn compute[T]) error {
+	return f.use(key, method, func(in *instance[T]) (bool, error) { return in.write(fn) })
 }
 
 // write runs fn with the writers' turn but not the instance lock, so
@@ -220,20 +228,7 @@ func (f *family[T]) set(key string, v T) error {
 // instance lock from the mutation to the broadcast: nobody may see the
 // state changed at the old version.
 func (f *family[T]) updateOps(key string, fn func(*T) []Op) error {
-	for {
-		in := f.acquire(key)
-		created, err := in.ensureInit("UpdateOps")
-		if err != nil {
-			return err
-		}
-		done, err := in.writeInPlace(fn)
-		if created {
-			f.srv.listeners.created(in.name, key)
-		}
-		if done {
-			return err
-		}
-	}
+	return f.use(key, "UpdateOps", func(in *instance[T]) (bool, error) { return in.writeInPlace(fn) })
 }
 
 func (in *instance[T]) writeInPlace(fn func(*T) []Op) (done bool, err error) {

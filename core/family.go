@@ -184,20 +184,7 @@ func (f *family[T]) allowed(c Caller, key string) bool {
 }
 
 func (f *family[T]) subscribe(s *session, key string, fr wire.Frame) error {
-	for {
-		in := f.acquire(key)
-		created, err := in.ensureInit("subscribe")
-		if err != nil {
-			return err
-		}
-		done, err := in.join(s, fr)
-		if created {
-			f.srv.listeners.created(in.name, key)
-		}
-		if done {
-			return err
-		}
-	}
+	return f.use(key, "subscribe", func(in *instance[T]) (bool, error) { return in.join(s, fr) })
 }
 
 // emit sends an event to the subscribers of key's instance, if it exists,
