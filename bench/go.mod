@@ -9,13 +9,13 @@ require (
 	github.com/gin-gonic/gin v1.12.0
 	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/gofiber/fiber/v3 v3.1.0
-	github.com/hotstate/hotstate/adapters/echo v0.0.0
-	github.com/hotstate/hotstate/adapters/echo/v5 v5.0.0
-	github.com/hotstate/hotstate/adapters/fiber v0.0.0
-	github.com/hotstate/hotstate/adapters/fiber/v3 v3.0.0
-	github.com/hotstate/hotstate/adapters/gin v0.0.0
-	github.com/hotstate/hotstate/adapters/nethttp v0.0.0
-	github.com/hotstate/hotstate/core v0.0.0
+	github.com/hotstate/hotstate/adapters/echo v0.1.0
+	github.com/hotstate/hotstate/adapters/echo/v5 v5.1.0
+	github.com/hotstate/hotstate/adapters/fiber v0.1.0
+	github.com/hotstate/hotstate/adapters/fiber/v3 v3.1.0
+	github.com/hotstate/hotstate/adapters/gin v0.1.0
+	github.com/hotstate/hotstate/adapters/nethttp v0.1.0
+	github.com/hotstate/hotstate/core v0.1.0
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/labstack/echo/v5 v5.4.4
 	github.com/vmihailenco/msgpack/v5 v5.4.1
@@ -57,7 +57,7 @@ require (
 	github.com/goccy/go-yaml v1.19.2 // indirect
 	github.com/gofiber/schema v1.7.0 // indirect
 	github.com/gofiber/utils/v2 v2.0.2 // indirect
-	github.com/hotstate/hotstate/adapters/internal/fastws v0.0.0 // indirect
+	github.com/hotstate/hotstate/adapters/internal/fastws v0.1.0 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/klauspost/compress v1.20.1 // indirect
 	github.com/klauspost/cpuid/v2 v2.3.0 // indirect
@@ -101,4 +101,5 @@ replace (
 	github.com/hotstate/hotstate/adapters/internal/fastws => ../adapters/internal/fastws
 	github.com/hotstate/hotstate/adapters/nethttp => ../adapters/nethttp
 	github.com/hotstate/hotstate/core => ../core
+	github.com/hotstate/hotstate/core/hotstatetest => ../core/hotstatetest
 )

@@ -64,3 +64,26 @@ func exampleServer(ctx context.Context) (url string, stop func()) {
 	}()
 	return "ws://" + ln.Addr().String(), func() { cancel(); <-done }
 }
+
+// CallAs returns the result as the server's own type.
+func ExampleCallAs() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	url, stop := exampleServer(ctx)
+	defer stop()
+
+	c, err := hotclient.Dial(ctx, url)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+
+	added, err := hotclient.CallAs[Todo](ctx, c, "todos.add", Todo{Text: "Buy milk"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(added.ID, added.Text)
+	// Output: 1 Buy milk
+}

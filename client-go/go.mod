@@ -4,8 +4,8 @@ go 1.26
 
 require (
 	github.com/coder/websocket v1.8.15
-	github.com/hotstate/hotstate/adapters/nethttp v0.0.0
-	github.com/hotstate/hotstate/core v0.0.0
+	github.com/hotstate/hotstate/adapters/nethttp v0.1.0
+	github.com/hotstate/hotstate/core v0.1.0
 	go.uber.org/goleak v1.3.0
 )
 
@@ -17,4 +17,5 @@ require (
 replace (
 	github.com/hotstate/hotstate/adapters/nethttp => ../adapters/nethttp
 	github.com/hotstate/hotstate/core => ../core
+	github.com/hotstate/hotstate/core/hotstatetest => ../core/hotstatetest
 )

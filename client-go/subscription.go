@@ -409,7 +409,7 @@ func (c *Client) refusedLocked(st *store, err *RemoteError) {
 // transient reports whether a refusal with code may succeed when asked
 // again later on the same connection.
 func transient(code string) bool {
-	return code == wire.CodeRateLimited || code == wire.CodeBusy
+	return code == wire.CodeRateLimited || code == wire.CodeBusy || code == wire.CodeUnavailable
 }
 
 // retryLocked subscribes st again after the backoff of its refusals, on

@@ -1,6 +1,10 @@
 package hotstate
 
-import "github.com/hotstate/hotstate/core/wire"
+import (
+	"reflect"
+
+	"github.com/hotstate/hotstate/core/wire"
+)
 
 // FuncOption configures one function at registration.
 type FuncOption interface {
@@ -17,6 +21,8 @@ type function struct {
 	allow func(c Caller) bool
 	rate  float64
 	burst int
+	// args and result are Handle's A and R, for Schema; nil for HandleFunc.
+	args, result reflect.Type
 }
 
 // AllowCalls admits only callers of the function for which allow returns

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"time"
 
 	"github.com/hotstate/hotstate/core/wire"
 )
@@ -26,6 +28,7 @@ func (in *instance[T]) position() Position {
 // nobody on this node moved the log meanwhile; a conflict means another
 // node did.
 func (in *instance[T]) append(at Position, c Change) error {
+	in.appending(c.Position)
 	if err := in.fam.srv.opts.engine.Append(context.Background(), in.name, at, c); err != nil {
 		return fmt.Errorf("hotstate: store %q: %w", in.name, err)
 	}
@@ -37,6 +40,7 @@ func (in *instance[T]) append(at Position, c Change) error {
 // checkpoint so the log can be trimmed.
 func (in *instance[T]) applyLocked(c Change) {
 	in.topic.applyLocked(c)
+	in.reachedLocked(c.Position)
 	if c.Version > 0 && wire.TypeOf(c.Frame) != wire.TypeDel {
 		in.unsavedLocked()
 	}
@@ -74,6 +78,7 @@ func (f *family[T]) use(key, method string, op func(in *instance[T]) (bool, erro
 		if done {
 			return err
 		}
+		in.farewell()
 	}
 }
 
@@ -105,9 +110,14 @@ func (in *instance[T]) write(fn compute[T]) (bool, error) {
 		if errors.Is(err, ErrConflict) && attempt < maxAttempts {
 			// Another node wrote first: take its changes, then run fn
 			// again on the state they made.
+			yieldTo(attempt)
 			var live bool
 			if at, live, err = in.catchUp(at); err != nil || !live {
 				return live, err
+			}
+			if !in.ready.Load() {
+				// Reset elsewhere: the next use creates it anew.
+				return false, nil
 			}
 			continue
 		}
@@ -127,15 +137,40 @@ func (in *instance[T]) write(fn compute[T]) (bool, error) {
 // maxAttempts bounds how often one write catches up and runs its function
 // again before it gives up with the conflict: a store written that hard
 // from elsewhere is better told than starved.
-const maxAttempts = 16
+const maxAttempts = 64
 
-// catchUp brings the instance from at to the end of the engine's log,
+// yieldTo waits a little after a write lost the race to another node, a
+// random time growing with the attempts (up to 8 ms), so writers on
+// several nodes fall out of step instead of colliding again and again. It
+// comes before catching up, so the next attempt starts from the latest.
+func yieldTo(attempt int) {
+	limit := time.Duration(50<<min(attempt, 9)) * time.Microsecond
+	time.Sleep(rand.N(min(limit, 8*time.Millisecond)))
+}
+
+// catchUp brings the instance from at to the end of the engine's log. What
+// the engine's watch reported and nobody applied yet is usually all that is
+// missing, and is applied without another round trip; otherwise it reads
+// the log,
 // applying each change to the typed state (only the part it touches) and
 // sending it to subscribers; when the log no longer holds those changes, or
 // holds a snapshot among them, it loads the state anew. live is false when
 // the instance was deleted meanwhile: the caller starts over. The caller
 // holds the writers' turn.
 func (in *instance[T]) catchUp(at Position) (to Position, live bool, err error) {
+	if cs := in.takeHeard(); len(cs) > 0 {
+		if live, err := in.replicate(cs); err != nil || !live {
+			return at, live, err
+		}
+		if to := in.position(); to != at {
+			return to, true, nil
+		}
+	}
+	return in.readLog(at)
+}
+
+// readLog is catchUp from the engine's log.
+func (in *instance[T]) readLog(at Position) (to Position, live bool, err error) {
 	cs, err := in.fam.srv.opts.engine.Since(context.Background(), in.name, at)
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -173,31 +208,18 @@ func (in *instance[T]) followLocked(c Change) error {
 // engine no longer has was deleted: it ends here, and live is false.
 func (in *instance[T]) reloadLocked() (to Position, live bool, err error) {
 	snap, after, err := in.fam.srv.opts.engine.Load(context.Background(), in.name)
-	if errors.Is(err, ErrNotFound) {
-		in.deleted = true
-		in.ready.Store(false)
-		in.endLocked()
-		in.fam.forget(in)
+	if isNotFound(err) {
+		in.goneLocked()
 		return Position{}, false, nil
 	}
-	var state T
-	var f wire.Frame
 	if err == nil {
-		f, err = wire.Decode(snap.Frame)
-	}
-	if err == nil {
-		err = wire.DecodeValue(f.Value, &state)
+		err = in.loadLocked(snap, after)
 	}
 	if err != nil {
-		return Position{}, true, fmt.Errorf("hotstate: store %q: loading it: %w", in.name, err)
+		return Position{Epoch: in.epoch, Version: in.version}, true, fmt.Errorf("hotstate: store %q: loading it: %w", in.name, err)
 	}
-	in.state = state
-	in.applyLocked(snap)
-	for _, c := range after {
-		if err := in.followLocked(c); err != nil {
-			return snap.Position, true, err
-		}
-	}
+	in.initialized = createdEpoch(in.epoch)
+	in.ready.Store(in.initialized)
 	return Position{Epoch: in.epoch, Version: in.version}, true, nil
 }
 
@@ -236,11 +258,38 @@ func (in *instance[T]) writeInPlace(fn func(*T) []Op) (done bool, err error) {
 	defer in.wmu.Unlock()
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.deleted || !in.initialized {
-		return false, nil
+	for attempt := 1; ; attempt++ {
+		if in.deleted || !in.initialized {
+			return false, nil
+		}
+		at := Position{Epoch: in.epoch, Version: in.version}
+		c, err := in.changeInPlace(at, fn)
+		if err != nil || c.Frame == nil {
+			return true, err
+		}
+		err = in.append(at, c)
+		if err == nil {
+			in.applyLocked(c)
+			return true, nil
+		}
+		// The state changed in place for a change the log did not take
+		// (another node's came first, or the engine failed): the log's
+		// state replaces it, and after a conflict fn runs again on it.
+		_, live, lerr := in.reloadLocked()
+		switch {
+		case lerr != nil:
+			return true, errors.Join(err, lerr)
+		case !live:
+			return false, nil
+		case !errors.Is(err, ErrConflict) || attempt == maxAttempts:
+			return true, err
+		}
 	}
-	at := Position{Epoch: in.epoch, Version: in.version}
-	var ops []Op
+}
+
+// changeInPlace runs fn on the state and returns the change it made after
+// at, or a Change without a frame when fn reported no operations.
+func (in *instance[T]) changeInPlace(at Position, fn func(*T) []Op) (Change, error) {
 	panicked := true
 	defer func() {
 		if !panicked {
@@ -254,11 +303,11 @@ func (in *instance[T]) writeInPlace(fn func(*T) []Op) (done bool, err error) {
 		}
 		panic(v)
 	}()
-	ops = fn(&in.state)
+	ops := fn(&in.state)
 	panicked = false
 	if len(ops) == 0 {
 		in.snap = nil // the state may have changed in ways that need no patch
-		return true, nil
+		return Change{}, nil
 	}
 	frame, err := wire.EncodePatch(in.name, at.Epoch, at.Version+1, ops)
 	c := Change{Position: next(at), Frame: frame}
@@ -266,14 +315,10 @@ func (in *instance[T]) writeInPlace(fn func(*T) []Op) (done bool, err error) {
 		// The state changed in place already; a snapshot keeps every
 		// subscriber right, if the state can be encoded at all.
 		if c, err = in.snapChange(at); err != nil {
-			return true, fmt.Errorf("hotstate: store %q: %w", in.name, err)
+			return Change{}, storeErr(in.name, err)
 		}
 	}
-	if err := in.append(at, c); err != nil {
-		return true, err
-	}
-	in.applyLocked(c)
-	return true, nil
+	return c, nil
 }
 
 // snapChange is the whole current state as the change after at.

@@ -150,3 +150,28 @@ func TestUpdateCatchesUpAfterAConflict(t *testing.T) {
 	}
 	c.expect(wire.TypeDel)
 }
+
+// TestUpdateOpsCatchesUpAfterAConflict: UpdateOps changes the state in
+// place, so losing the race to another node means loading the log's state
+// and running the function again on it.
+func TestUpdateOpsCatchesUpAfterAConflict(t *testing.T) {
+	eng := &rivalEngine{MemoryEngine: hotstate.NewMemoryEngine(256, 1<<20)}
+	srv := hotstate.New(hotstate.WithEngine(eng))
+	j := hotstate.NewStore(srv, "J", journal{Log: []string{}})
+	j.Init()
+	eng.next(func(prev hotstate.Position) []byte {
+		return must(wire.EncodePatch("J", prev.Epoch, prev.Version+1, []wire.Op{{Op: wire.OpReplace, Path: "/n", Value: 10}}))
+	})
+	runs := 0
+	err := j.UpdateOps(func(s *journal) []hotstate.Op {
+		runs++
+		s.N++
+		return []hotstate.Op{hotstate.ReplaceOp("/n", s.N)}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := j.Get(); runs != 2 || got.N != 11 {
+		t.Fatalf("fn ran %d times, n = %d; want 2 and 11", runs, got.N)
+	}
+}

@@ -39,7 +39,11 @@ type Corker interface {
 // when it upgraded, plus the identity its authentication produced.
 type ConnInfo struct {
 	RemoteAddr string
-	Header     http.Header
+	// Header holds the request headers the transport keeps for the
+	// connection's life. hothttp and the adapters built on it keep only
+	// those named with their WithHeaders option, none by default: the
+	// identity hook reads the request before the upgrade.
+	Header http.Header
 	// Identity is whatever the transport's identity hook returned (a user,
 	// a session), or nil.
 	Identity any

@@ -24,6 +24,11 @@ var (
 	// Delete or Reset on the key it is creating. The hook changes the state
 	// it is given instead.
 	ErrReentrant = errors.New("hotstate: called from the OnCreate hook of the same instance")
+	// ErrUnavailable is wrapped by the errors of an Engine that cannot
+	// reach its storage (Redis or NATS is down or unreachable), and so by
+	// the store methods that needed it. Callers and subscribers see the
+	// code CodeUnavailable; nothing waits for the engine to return.
+	ErrUnavailable = errors.New("hotstate: store engine unavailable")
 )
 
 // Error is the one error type with a code: a function handler returns one
@@ -50,6 +55,7 @@ const (
 	CodeBusy                 = wire.CodeBusy
 	CodeError                = wire.CodeError
 	CodeInternal             = wire.CodeInternal
+	CodeUnavailable          = wire.CodeUnavailable
 )
 
 // ErrTextFrame is wrapped by a transport's Read error when a text message

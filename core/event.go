@@ -26,39 +26,41 @@ func encodeEvent(store, channel string, data any) ([]byte, error) {
 	return frame, nil
 }
 
-// Emit sends an event on channel to every connected client. data is
-// encoded once, as encoding/json would shape it. The channels clients use
-// for their own lifecycle (connected, disconnected, reconnecting, error,
-// storeDeleted) are refused with ErrReservedEvent.
+// Emit sends an event on channel to every connected client, on every node
+// sharing the engine. data is encoded once, as encoding/json would shape
+// it. The channels clients use for their own lifecycle (connected,
+// disconnected, reconnecting, error, storeDeleted) are refused with
+// ErrReservedEvent.
 func (s *Server) Emit(channel string, data any) error {
 	frame, err := encodeEvent("", channel, data)
 	if err != nil {
 		return err
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	for _, ss := range s.sessions {
-		ss.w.push(frame)
-	}
-	return nil
+	return s.publish(toAll, "", frame)
 }
 
-// EmitTo sends an event to the one client with the given id. It returns an
-// error wrapping ErrUnknownClient when that client is not connected, and
-// refuses the names Emit refuses.
+// EmitTo sends an event to the one client with the given id, on whichever
+// node holds it, and refuses the names Emit refuses. With the default
+// engine, which nothing else shares, it returns an error wrapping
+// ErrUnknownClient when that client is not connected; with a shared engine
+// a client this node does not hold is sent the event through the engine,
+// and one connected nowhere does not receive it.
 func (s *Server) EmitTo(clientID, channel string, data any) error {
 	s.mu.RLock()
 	ss, ok := s.sessions[clientID]
 	s.mu.RUnlock()
-	if !ok {
+	if !ok && !s.opts.shared {
 		return fmt.Errorf("%w: %q", ErrUnknownClient, clientID)
 	}
 	frame, err := encodeEvent("", channel, data)
 	if err != nil {
 		return err
 	}
-	ss.w.push(frame)
-	return nil
+	if ok {
+		ss.w.push(frame)
+		return nil
+	}
+	return s.publish(toClient, clientID, frame)
 }
 
 // listeners holds the server's lifecycle listeners. Each runs synchronously

@@ -24,6 +24,7 @@ type storeDef interface {
 	subscriberCount(key string) int
 	allowed(c Caller, key string) bool
 	presenceWho() func(Caller) (string, any)
+	broadcast(key string, frame []byte)
 }
 
 // hookSet holds a family's lifecycle hooks.
@@ -160,12 +161,16 @@ func (f *family[T]) isInitialized(key string) bool {
 	return ok && in.ready.Load()
 }
 
+// subscriberCount is the number of subscribers across every node, or this
+// node's when the engine cannot say.
 func (f *family[T]) subscriberCount(key string) int {
-	in, ok := f.existing(key)
-	if !ok {
-		return 0
+	if n, err := f.srv.opts.engine.AddSubscribers(context.Background(), f.fullName(key), 0); err == nil {
+		return n
 	}
-	return in.subscriberCount()
+	if in, ok := f.existing(key); ok {
+		return in.topic.subscriberCount()
+	}
+	return 0
 }
 
 func (f *family[T]) names() []string {
@@ -187,19 +192,24 @@ func (f *family[T]) subscribe(s *session, key string, fr wire.Frame) error {
 	return f.use(key, "subscribe", func(in *instance[T]) (bool, error) { return in.join(s, fr) })
 }
 
-// emit sends an event to the subscribers of key's instance, if it exists,
-// in order with its changes.
+// emit sends an event to the subscribers of key's instance on every node;
+// on each, in order with the changes it applies.
 func (f *family[T]) emit(key, channel string, data any) error {
-	frame, err := encodeEvent(f.fullName(key), channel, data)
+	name := f.fullName(key)
+	frame, err := encodeEvent(name, channel, data)
 	if err != nil {
 		return err
 	}
+	return f.srv.publish(toStore, name, frame)
+}
+
+// broadcast queues frame to this node's subscribers of key's instance.
+func (f *family[T]) broadcast(key string, frame []byte) {
 	if in, ok := f.existing(key); ok {
 		in.mu.Lock()
 		in.broadcastLocked(frame)
 		in.mu.Unlock()
 	}
-	return nil
 }
 
 func (f *family[T]) presenceWho() func(Caller) (string, any) { return f.hooks().presence }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/hotstate/hotstate/core/wire"
@@ -40,7 +41,7 @@ func (s *Server) HandleFunc(name string, fn HandlerFunc, opts ...FuncOption) {
 	if fn == nil {
 		panic("hotstate: function " + name + " has no handler")
 	}
-	s.register(name, opts, func(ctx context.Context, raw []byte) (any, error) {
+	s.register(name, opts, nil, nil, func(ctx context.Context, raw []byte) (any, error) {
 		var args any
 		if err := wire.DecodeArgs(raw, &args); err != nil {
 			return nil, s.badArgs(ctx, name, err)
@@ -56,7 +57,7 @@ func Handle[A, R any](s *Server, name string, fn func(ctx context.Context, args 
 	if fn == nil {
 		panic("hotstate: function " + name + " has no handler")
 	}
-	s.register(name, opts, func(ctx context.Context, raw []byte) (any, error) {
+	s.register(name, opts, reflect.TypeFor[A](), reflect.TypeFor[R](), func(ctx context.Context, raw []byte) (any, error) {
 		var args A
 		if len(raw) > 0 {
 			if err := wire.DecodeArgs(raw, &args); err != nil {
@@ -67,11 +68,11 @@ func Handle[A, R any](s *Server, name string, fn func(ctx context.Context, args 
 	})
 }
 
-func (s *Server) register(name string, opts []FuncOption, h handler) {
+func (s *Server) register(name string, opts []FuncOption, args, result reflect.Type, h handler) {
 	if name == "" {
 		panic("hotstate: function needs a name")
 	}
-	fn := &function{call: h}
+	fn := &function{call: h, args: args, result: result}
 	for _, o := range opts {
 		o.applyFunc(fn)
 	}
@@ -141,8 +142,8 @@ func (s *session) answer(id uint64, h handler, args []byte) {
 
 // callError is what the caller of a failed function is told: the code and
 // message of an *Error, bad_args with a message in JSON terms for arguments
-// that do not decode, a bare internal error for a panic, and the error's
-// text otherwise.
+// that do not decode, a bare internal error for a panic, unavailable or
+// busy for an engine's failure, and the error's text otherwise.
 func callError(err error) wire.Error {
 	var e *Error
 	var args *wire.ArgsError
@@ -156,7 +157,23 @@ func callError(err error) wire.Error {
 	case errors.Is(err, errPanicked):
 		return internalError
 	}
+	if e, ok := engineError(err); ok {
+		return e
+	}
 	return wire.Error{Code: wire.CodeError, Message: err.Error()}
+}
+
+// engineError is what a client is told of an engine's failure: that the
+// stores are unavailable, or that one changes too fast to get a word in,
+// both worth trying again; never the engine's own words.
+func engineError(err error) (wire.Error, bool) {
+	switch {
+	case errors.Is(err, ErrUnavailable):
+		return wire.Error{Code: wire.CodeUnavailable, Message: "stores are unavailable; try again"}, true
+	case errors.Is(err, ErrConflict):
+		return wire.Error{Code: wire.CodeBusy, Message: "the store is changing too fast; try again"}, true
+	}
+	return wire.Error{}, false
 }
 
 var errPanicked = errors.New("hotstate: handler panicked")

@@ -2,7 +2,7 @@ package hotstate
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"sync"
 	"sync/atomic"
 
@@ -40,6 +40,11 @@ type instance[T any] struct {
 	idling chan struct{}
 	// saver runs OnSave; nil until the first change with the hook set.
 	saver *saver[T]
+
+	// follow applies changes other nodes commit.
+	follow follower
+	// gone is set once the instance's end was seen through on this node.
+	gone atomic.Bool
 }
 
 func newInstance[T any](f *family[T], key string) *instance[T] {
@@ -112,13 +117,36 @@ func (in *instance[T]) ensureInit(method string) (created bool, err error) {
 	in.mu.Unlock()
 	defer in.endStep(st)
 
-	state := wire.Clone(in.fam.defaults)
-	if h := in.fam.hooks().onCreate; h != nil {
-		h(in.key, &state)
+	// Following before loading, so no change slips in between.
+	in.watch()
+	for attempt := 1; ; attempt++ {
+		at, adopted, err := in.load()
+		if err != nil || adopted {
+			return false, err
+		}
+		state := wire.Clone(in.fam.defaults)
+		if h := in.fam.hooks().onCreate; h != nil {
+			h(in.key, &state)
+		}
+		created, err := in.create(at, state)
+		if errors.Is(err, ErrConflict) && attempt < maxAttempts {
+			// Another node created it first: this state is dropped and
+			// theirs loaded.
+			continue
+		}
+		return created, err
 	}
+}
+
+// create commits state as the instance's new lifetime after at, unless the
+// log moved on meanwhile.
+func (in *instance[T]) create(at Position, state T) (bool, error) {
 	in.wmu.Lock()
 	defer in.wmu.Unlock()
-	c, err := in.lifetime(state)
+	c, err := in.newLifetime(state, true)
+	if err == nil {
+		err = in.append(at, c)
+	}
 	if err != nil {
 		return false, err
 	}
@@ -131,23 +159,51 @@ func (in *instance[T]) ensureInit(method string) (created bool, err error) {
 	return true, nil
 }
 
-// lifetime commits a new lifetime of the instance starting at state, and
-// returns its change for the caller to apply under the lock. The caller
-// holds the writers' turn.
-func (in *instance[T]) lifetime(state T) (Change, error) {
-	epoch := newEpoch()
+// newLifetime is the change beginning a lifetime of the instance at state:
+// created by OnCreate, or else the defaults a Reset leaves.
+func (in *instance[T]) newLifetime(state T, created bool) (Change, error) {
+	epoch := newEpoch(created)
 	frame, err := wire.EncodeSnap(in.name, epoch, 0, state)
 	if err != nil {
-		return Change{}, fmt.Errorf("hotstate: store %q: %w", in.name, err)
+		return Change{}, storeErr(in.name, err)
 	}
-	c := Change{Position: Position{Epoch: epoch}, Frame: frame}
-	return c, in.append(in.position(), c)
+	return Change{Position: Position{Epoch: epoch}, Frame: frame}, nil
+}
+
+// appendLatest appends the change build makes after wherever the log ends,
+// catching up with other nodes' changes each time one came first. live is
+// false when the instance ended meanwhile. The caller holds the writers'
+// turn.
+func (in *instance[T]) appendLatest(build func(at Position) (Change, error)) (c Change, live bool, err error) {
+	at := in.position()
+	for attempt := 1; ; attempt++ {
+		if c, err = build(at); err != nil {
+			return c, true, err
+		}
+		err = in.append(at, c)
+		if !errors.Is(err, ErrConflict) || attempt == maxAttempts {
+			return c, true, err
+		}
+		yieldTo(attempt)
+		if at, live, err = in.catchUp(at); err != nil || !live {
+			return c, live, err
+		}
+	}
 }
 
 // join subscribes s once no OnIdle hook is deciding about the instance.
 // It reports false when the instance went away first (deleted or reset),
 // so the caller retries with a fresh one.
-func (in *instance[T]) join(s *session, f wire.Frame) (bool, error) {
+func (in *instance[T]) join(s *session, f wire.Frame) (joined bool, err error) {
+	var added bool
+	// Counted before the snapshot is queued, so whoever hears of the
+	// subscription counts it.
+	in.count(1)
+	defer func() {
+		if !joined || err != nil || !added {
+			in.count(-1)
+		}
+	}()
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	for in.idling != nil {
@@ -159,18 +215,38 @@ func (in *instance[T]) join(s *session, f wire.Frame) (bool, error) {
 	if in.deleted || !in.initialized {
 		return false, nil
 	}
-	return true, in.joinLocked(s, f)
+	added, err = in.joinLocked(s, f)
+	return true, err
 }
 
-// unsubscribe removes s and runs OnIdle when it was the last subscriber.
-// Joins wait until the hook returns, so what it decides (Delete, Reset)
-// applies to an instance that is still idle, once per idle transition.
+// count moves the engine's count of the instance's subscribers, kept
+// across every node that shares it, and returns the new total, or -1 when
+// the engine could not say.
+func (in *instance[T]) count(delta int) int {
+	n, err := in.fam.srv.opts.engine.AddSubscribers(context.Background(), in.name, delta)
+	if err != nil {
+		in.fam.srv.listeners.failed(storeErr(in.name, err), "")
+		return -1
+	}
+	return n
+}
+
+// unsubscribe removes s and runs OnIdle when that left the instance
+// without subscribers on any node: here, where the count reached zero.
+// Joins on this node wait until the hook returns, so what it decides
+// (Delete, Reset) applies to an instance that is still idle, once per idle
+// transition.
 func (in *instance[T]) unsubscribe(s *session) {
 	in.mu.Lock()
-	idle := in.leaveLocked(s)
+	was, idle := in.leaveLocked(s)
+	if !was {
+		in.mu.Unlock()
+		return
+	}
 	h := in.fam.hooks().onIdle
 	if !idle || in.deleted || h == nil {
 		in.mu.Unlock()
+		in.count(-1)
 		return
 	}
 	idling := make(chan struct{})
@@ -187,7 +263,11 @@ func (in *instance[T]) unsubscribe(s *session) {
 			in.fam.srv.logger().Error("hotstate: OnIdle panicked", "store", in.name, "panic", v)
 		}
 	}()
-	h(in.key)
+	// An engine that cannot count leaves the decision to this node's own
+	// count, which is zero.
+	if in.count(-1) <= 0 {
+		h(in.key)
+	}
 }
 
 // reset runs OnTerminate and returns the instance to raw defaults, not
@@ -200,13 +280,23 @@ func (in *instance[T]) reset() {
 		return
 	}
 	defer in.endStep(st)
+	if !in.resetLifetime() {
+		in.farewell()
+	}
+}
+
+// resetLifetime commits the raw defaults as a new lifetime, not
+// initialised. It reports false when the instance was deleted meanwhile.
+func (in *instance[T]) resetLifetime() (live bool) {
 	in.wmu.Lock()
 	defer in.wmu.Unlock()
 	defaults := wire.Clone(in.fam.defaults)
-	c, err := in.lifetime(defaults)
-	if err != nil {
-		in.fam.srv.listeners.failed(err, "")
-		return
+	c, live, err := in.appendLatest(func(Position) (Change, error) { return in.newLifetime(defaults, false) })
+	if err != nil || !live {
+		if err != nil {
+			in.fam.srv.listeners.failed(err, "")
+		}
+		return live
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -214,6 +304,7 @@ func (in *instance[T]) reset() {
 	in.initialized = false
 	in.ready.Store(false)
 	in.applyLocked(c)
+	return true
 }
 
 // remove runs OnTerminate, sends del to subscribers and ends the instance.
@@ -224,26 +315,30 @@ func (in *instance[T]) remove() bool {
 		return false
 	}
 	defer in.endStep(st)
+	deleted := in.commitDelete()
+	in.farewell()
+	return deleted
+}
+
+// commitDelete appends the instance's end to the log and ends it here. It
+// reports false when another node deleted it first.
+func (in *instance[T]) commitDelete() bool {
 	in.wmu.Lock()
 	defer in.wmu.Unlock()
-	at := in.position()
-	c := Change{Position: Position{Epoch: at.Epoch, Version: at.Version + 1}, Frame: wire.EncodeDel(in.name)}
-	if err := in.append(at, c); err != nil {
+	c, live, err := in.appendLatest(func(at Position) (Change, error) {
+		return Change{Position: next(at), Frame: wire.EncodeDel(in.name)}, nil
+	})
+	if err != nil {
 		in.fam.srv.listeners.failed(err, "")
 		return false
 	}
-	in.mu.Lock()
-	in.deleted = true
-	in.ready.Store(false)
-	// Gone from the family before subscribers hear of it, so Has is false
-	// for anyone who has seen the del.
-	in.fam.forget(in)
-	in.applyLocked(c)
-	in.mu.Unlock()
-	if p := in.fam.srv.presence.Load(); p != nil && in.fam.presenceWho() != nil {
-		p.forget(in.name)
+	if !live {
+		return false
 	}
-	in.fam.srv.listeners.deleted(in.name)
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.goneLocked()
+	in.reachedLocked(c.Position)
 	return true
 }
 

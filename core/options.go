@@ -32,8 +32,11 @@ type options struct {
 	rate          float64
 	burst         int
 	engine        Engine
-	saveQuiet     time.Duration
-	saveMax       time.Duration
+	// shared is set when the engine came from WithEngine, so other
+	// servers may share it.
+	shared    bool
+	saveQuiet time.Duration
+	saveMax   time.Duration
 }
 
 func defaultOptions() options {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -28,10 +29,11 @@ type Server struct {
 	opts      options
 	listeners listeners
 
-	mu       sync.RWMutex // guards statics, families, funcs, sessions, closed, drained
+	mu       sync.RWMutex // guards statics, families, funcs, events, sessions, closed, drained
 	statics  map[string]storeDef
 	families []storeDef
 	funcs    map[string]*function
+	events   map[string]reflect.Type // typed events (NewEvent), for Schema
 	sessions map[string]*session
 	closed   bool
 	// drained is closed when the last session ends after Shutdown began.
@@ -42,6 +44,8 @@ type Server struct {
 	// did.
 	presence     atomic.Pointer[presence]
 	presenceOnce sync.Once
+	// stopEvents stops delivering events published through the engine.
+	stopEvents func()
 }
 
 // New returns a Server configured by opts. Defaults: heartbeat 30 s, inbound
@@ -60,8 +64,11 @@ func New(opts ...Option) *Server {
 	}
 	if s.opts.engine == nil {
 		s.opts.engine = NewMemoryEngine(max(s.opts.historyCount, 256), max(s.opts.historyBytes, 256<<10))
+	} else {
+		s.opts.shared = true
 	}
 	s.listeners.srv = s
+	s.listenEvents()
 	return s
 }
 
@@ -77,14 +84,24 @@ func (s *Server) Logger() *slog.Logger { return s.opts.logger }
 
 // newEpoch returns the epoch of a new instance lifetime: 64 random bits, so
 // an (epoch, version) pair names one state across restarts and nodes; two
-// lifetimes of one instance share an epoch with odds of 2^-64.
-func newEpoch() uint64 {
+// lifetimes of one instance share an epoch with odds of 2^-63. The lowest
+// bit tells the kind of lifetime, for nodes that load it from the log: set
+// for one an OnCreate hook made (created), clear for the defaults Reset
+// leaves, which the next use initialises anew.
+func newEpoch(created bool) uint64 {
 	for {
-		if e := rand.Uint64(); e != 0 {
+		e := rand.Uint64() &^ 1
+		if created {
+			e |= 1
+		}
+		if e != 0 {
 			return e
 		}
 	}
 }
+
+// createdEpoch reports whether epoch began a lifetime an OnCreate hook made.
+func createdEpoch(epoch uint64) bool { return epoch&1 == 1 }
 
 // MaxFrameBytes is the inbound message limit a transport should configure.
 func (s *Server) MaxFrameBytes() int { return s.opts.maxFrameBytes }
@@ -130,6 +147,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if p := s.presence.Load(); p != nil {
 		p.stop()
 	}
+	defer s.stopEvents()
 	s.mu.Lock()
 	s.closed = true
 	for _, ss := range s.sessions {

@@ -211,7 +211,9 @@ func (s *session) subscribe(f wire.Frame) {
 	}
 	if err := def.subscribe(s, key, f); err != nil {
 		var e *Error
-		if !errors.As(err, &e) {
+		if x, ok := engineError(err); ok {
+			e = &x
+		} else if !errors.As(err, &e) {
 			s.srv.logger().Error("hotstate: subscribe failed", "store", f.Store, "err", err)
 			e = &Error{Code: internalError.Code, Message: internalError.Message}
 		}

@@ -116,7 +116,9 @@ func (s *Store[T]) Update(fn func(state *T)) error { return s.f.update("", fn) }
 // exactly what fn did, or subscribers drift from the server. Since there is
 // no copy to fall back on, a change that cannot be encoded (a "__proto__"
 // key, a NaN) returns its error but stays in the state; use Update where
-// such values can come from callers.
+// such values can come from callers. Like Update's, fn may run more than
+// once when stores are shared between nodes: a change the log refused is
+// replaced by the log's state, and fn runs again on it.
 func (s *Store[T]) UpdateOps(fn func(state *T) []Op) error { return s.f.updateOps("", fn) }
 
 // Set replaces the whole state and sends subscribers a snapshot.
@@ -143,7 +145,8 @@ func (s *Store[T]) Init() { s.f.init("") }
 // IsInitialized reports whether OnCreate has run since creation or reset.
 func (s *Store[T]) IsInitialized() bool { return s.f.isInitialized("") }
 
-// SubscriberCount returns the number of connections subscribed.
+// SubscriberCount returns the number of connections subscribed, on every
+// node sharing the engine.
 func (s *Store[T]) SubscriberCount() int { return s.f.subscriberCount("") }
 
 // Emit sends an event on channel to the store's subscribers only, encoded
@@ -289,7 +292,8 @@ func (h *Instance) Init() { h.def.init(h.key) }
 // IsInitialized reports whether the instance is initialised.
 func (h *Instance) IsInitialized() bool { return h.def.isInitialized(h.key) }
 
-// SubscriberCount returns the number of subscribed connections.
+// SubscriberCount returns the number of subscribed connections, on every
+// node sharing the engine.
 func (h *Instance) SubscriberCount() int { return h.def.subscriberCount(h.key) }
 
 // Op is one JSON Patch operation for UpdateOps; build it with AddOp,

@@ -32,6 +32,9 @@ type topic struct {
 	snap []byte
 	// history holds the latest patch frames of this epoch.
 	history history
+	// dropped counts the subscribers the instance's end let go, for the
+	// engine's count to forget.
+	dropped int
 }
 
 // snapLocked returns the snap frame of the current position, encoding it at
@@ -67,7 +70,7 @@ func (t *topic) applyLocked(c Change) {
 		t.history.clear()
 		t.snap = c.Frame
 	case wire.TypeDel:
-		t.endLocked()
+		t.dropped += t.endLocked()
 		return
 	}
 	t.version = c.Version
@@ -77,7 +80,7 @@ func (t *topic) applyLocked(c Change) {
 // joinLocked adds s as a subscriber and queues what it needs to catch up:
 // the patches after the version a resuming client holds, when the history
 // still has them, or else the snapshot.
-func (t *topic) joinLocked(s *session, f wire.Frame) error {
+func (t *topic) joinLocked(s *session, f wire.Frame) (added bool, err error) {
 	var missed [][]byte
 	resumed := false
 	if f.Resume && f.Epoch == t.epoch {
@@ -85,17 +88,17 @@ func (t *topic) joinLocked(s *session, f wire.Frame) error {
 	}
 	var frame []byte
 	if !resumed {
-		var err error
 		if frame, err = t.snapLocked(); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if err := s.addSub(t.name, t.owner); err != nil {
-		return err
+		return false, err
 	}
 	if t.subs == nil {
 		t.subs = map[*session]struct{}{}
 	}
+	_, had := t.subs[s]
 	t.subs[s] = struct{}{}
 	if !resumed {
 		s.w.push(frame)
@@ -103,24 +106,28 @@ func (t *topic) joinLocked(s *session, f wire.Frame) error {
 	for _, m := range missed {
 		s.w.push(m)
 	}
-	return nil
+	return !had, nil
 }
 
-// leaveLocked removes s and reports whether it was the last subscriber.
-func (t *topic) leaveLocked(s *session) (idle bool) {
-	_, was := t.subs[s]
+// leaveLocked removes s, reporting whether it was a subscriber and whether
+// it was the last one on this node.
+func (t *topic) leaveLocked(s *session) (was, idle bool) {
+	_, was = t.subs[s]
 	delete(t.subs, s)
-	return was && len(t.subs) == 0
+	return was, was && len(t.subs) == 0
 }
 
-// endLocked sends del to every subscriber and lets them all go.
-func (t *topic) endLocked() {
+// endLocked sends del to every subscriber and lets them all go, returning
+// how many there were.
+func (t *topic) endLocked() (n int) {
+	n = len(t.subs)
 	frame := wire.EncodeDel(t.name)
 	for s := range t.subs {
 		s.w.push(frame)
 		s.dropSub(t.name, t.owner)
 	}
 	t.subs = nil
+	return n
 }
 
 func (t *topic) subscriberCount() int {

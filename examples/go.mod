@@ -6,14 +6,15 @@ require (
 	github.com/gin-gonic/gin v1.12.0
 	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/gofiber/fiber/v3 v3.1.0
-	github.com/hotstate/hotstate/adapters/echo v0.0.0
-	github.com/hotstate/hotstate/adapters/echo/v5 v5.0.0
-	github.com/hotstate/hotstate/adapters/fiber v0.0.0
-	github.com/hotstate/hotstate/adapters/fiber/v3 v3.0.0
-	github.com/hotstate/hotstate/adapters/gin v0.0.0
-	github.com/hotstate/hotstate/adapters/nethttp v0.0.0
-	github.com/hotstate/hotstate/client-go v0.0.0
-	github.com/hotstate/hotstate/core v0.0.0
+	github.com/hotstate/hotstate/adapters/echo v0.1.0
+	github.com/hotstate/hotstate/adapters/echo/v5 v5.1.0
+	github.com/hotstate/hotstate/adapters/fiber v0.1.0
+	github.com/hotstate/hotstate/adapters/fiber/v3 v3.1.0
+	github.com/hotstate/hotstate/adapters/gin v0.1.0
+	github.com/hotstate/hotstate/adapters/nethttp v0.1.0
+	github.com/hotstate/hotstate/client-go v0.1.0
+	github.com/hotstate/hotstate/core v0.1.0
+	github.com/hotstate/hotstate/core/hotstatetest v0.1.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/labstack/echo/v5 v5.4.4
@@ -69,7 +70,7 @@ require (
 	github.com/coder/websocket v1.8.15 // indirect
 	github.com/gofiber/schema v1.7.0 // indirect
 	github.com/gofiber/utils/v2 v2.0.2 // indirect
-	github.com/hotstate/hotstate/adapters/internal/fastws v0.0.0 // indirect
+	github.com/hotstate/hotstate/adapters/internal/fastws v0.1.0 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
@@ -90,4 +91,5 @@ replace (
 	github.com/hotstate/hotstate/adapters/nethttp => ../adapters/nethttp
 	github.com/hotstate/hotstate/client-go => ../client-go
 	github.com/hotstate/hotstate/core => ../core
+	github.com/hotstate/hotstate/core/hotstatetest => ../core/hotstatetest
 )

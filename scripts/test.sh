@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of the repository on a fresh machine:
 # formatting, vet, the Go tests of every module under -race (in the
-# workspace and each module alone), then the JS client's tests.
+# workspace and each module alone), a consumer module that installs them
+# from a module proxy built from the tree, then the JS client's tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +34,9 @@ for dir in $mods; do
 	step "GOWORK=off go build + vet: $rel"
 	(cd "$dir" && GOWORK=off go build ./... && GOWORK=off go vet ./...)
 done
+
+step "a module outside the repository installs and uses every module (scripts/consumer-check.sh)"
+./scripts/consumer-check.sh
 
 if [ -f client-js/package.json ]; then
 	step "client-js"

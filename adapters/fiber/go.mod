@@ -5,8 +5,9 @@ go 1.26
 require (
 	github.com/coder/websocket v1.8.15
 	github.com/gofiber/fiber/v2 v2.52.15
-	github.com/hotstate/hotstate/adapters/internal/fastws v0.0.0
-	github.com/hotstate/hotstate/core v0.0.0
+	github.com/hotstate/hotstate/adapters/internal/fastws v0.1.0
+	github.com/hotstate/hotstate/core v0.1.0
+	github.com/hotstate/hotstate/core/hotstatetest v0.1.0
 )
 
 require (
@@ -31,4 +32,5 @@ require (
 replace (
 	github.com/hotstate/hotstate/adapters/internal/fastws => ../internal/fastws
 	github.com/hotstate/hotstate/core => ../../core
+	github.com/hotstate/hotstate/core/hotstatetest => ../../core/hotstatetest
 )

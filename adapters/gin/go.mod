@@ -5,8 +5,9 @@ go 1.26
 require (
 	github.com/coder/websocket v1.8.15
 	github.com/gin-gonic/gin v1.12.0
-	github.com/hotstate/hotstate/adapters/nethttp v0.0.0
-	github.com/hotstate/hotstate/core v0.0.0
+	github.com/hotstate/hotstate/adapters/nethttp v0.1.0
+	github.com/hotstate/hotstate/core v0.1.0
+	github.com/hotstate/hotstate/core/hotstatetest v0.1.0
 	go.uber.org/goleak v1.3.0
 )
 
@@ -47,4 +48,5 @@ require (
 replace (
 	github.com/hotstate/hotstate/adapters/nethttp => ../nethttp
 	github.com/hotstate/hotstate/core => ../../core
+	github.com/hotstate/hotstate/core/hotstatetest => ../../core/hotstatetest
 )

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/gin-gonic/gin"
@@ -127,4 +128,31 @@ func TestTLS(t *testing.T) {
 		hs.Close()
 	})
 	hotstatetest.CheckTLS(t, "wss"+strings.TrimPrefix(hs.URL, "https")+"/ws", hs.Client())
+}
+
+// TestHandlerReturnsAfterUpgrade: the gin handler returns once the request
+// is upgraded, so the middleware around it finishes (a logger sees 101)
+// and gin recycles its context while the connection goes on.
+func TestHandlerReturnsAfterUpgrade(t *testing.T) {
+	srv := hotstate.New()
+	srv.HandleFunc("echo", func(ctx context.Context, args any) (any, error) { return args, nil })
+	status := make(chan int, 1)
+	r := gin.New()
+	r.Use(func(c *gin.Context) {
+		c.Next()
+		status <- c.Writer.Status()
+	})
+	r.GET("/ws", hotgin.Handler(srv))
+	p := hotstatetest.Dial(t, serve(t, srv, r)+"/ws", nil)
+	select {
+	case got := <-status:
+		if got != http.StatusSwitchingProtocols {
+			t.Fatalf("middleware saw status %d, want 101", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler has not returned after the upgrade")
+	}
+	if got := hotstatetest.Decode(t, p.Call(1, "echo", "still here").Value); got != "still here" {
+		t.Fatalf("echo after the handler returned: %v", got)
+	}
 }

@@ -14,7 +14,7 @@ import (
 
 // closeWait bounds how long Close waits for the close handshake before it
 // lets the server move on; the handshake itself finishes in the background
-// and the handler waits for it before returning.
+// and the goroutine serving the connection waits for it before ending.
 const closeWait = time.Second
 
 // conn adapts a coder/websocket connection to hotstate.Conn.

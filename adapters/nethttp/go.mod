@@ -4,7 +4,8 @@ go 1.26
 
 require (
 	github.com/coder/websocket v1.8.15
-	github.com/hotstate/hotstate/core v0.0.0
+	github.com/hotstate/hotstate/core v0.1.0
+	github.com/hotstate/hotstate/core/hotstatetest v0.1.0
 	go.uber.org/goleak v1.3.0
 )
 
@@ -13,4 +14,7 @@ require (
 	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
 )
 
-replace github.com/hotstate/hotstate/core => ../../core
+replace (
+	github.com/hotstate/hotstate/core => ../../core
+	github.com/hotstate/hotstate/core/hotstatetest => ../../core/hotstatetest
+)

@@ -10,6 +10,7 @@
 package hothttp
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -43,6 +44,7 @@ func (f serverOptionFunc) applyServer(c *serverConfig) { f(c) }
 type config struct {
 	origins  []string
 	identity func(r *http.Request) (any, error)
+	headers  []string // canonical names of the request headers to keep
 }
 
 type serverConfig struct {
@@ -68,6 +70,20 @@ func WithIdentity(fn func(r *http.Request) (any, error)) Option {
 	return optionFunc(func(c *config) { c.identity = fn })
 }
 
+// WithHeaders keeps the named request headers for the connection's life,
+// in ConnInfo.Header, where function handlers and listeners read them
+// through Caller.Header. By default no header is kept: the identity hook
+// sees the whole request before the upgrade, and what it returns stays
+// with the connection as Caller.Identity, while a header map kept for
+// every connection costs memory and holds its cookies.
+func WithHeaders(names ...string) Option {
+	return optionFunc(func(c *config) {
+		for _, n := range names {
+			c.headers = append(c.headers, http.CanonicalHeaderKey(n))
+		}
+	})
+}
+
 // StatusError refuses a connection with an HTTP status before the upgrade.
 type StatusError struct {
 	Status  int
@@ -77,7 +93,9 @@ type StatusError struct {
 func (e *StatusError) Error() string { return e.Message }
 
 // Handler returns an http.Handler that upgrades requests to WebSocket
-// connections served by srv.
+// connections served by srv. It returns once a request is upgraded, so
+// net/http releases what it holds for the request while srv serves the
+// connection until it closes (see Serve).
 func Handler(srv *hotstate.Server, opts ...Option) http.Handler {
 	c := newConfig(opts)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -93,8 +111,13 @@ func newConfig(opts []Option) *config {
 	return c
 }
 
-// Serve upgrades one request and serves it until the connection closes.
-// Framework adapters built on net/http call it from their own handlers.
+// Serve upgrades one request and returns; srv serves the connection from
+// a goroutine of its own until it closes (srv.Shutdown closes it and waits
+// for its session to end).
+// The connection outlives the request: it keeps neither the request's
+// context (net/http cancels it when the handler returns) nor its values,
+// nor its headers beyond those named with WithHeaders. Framework adapters
+// built on net/http call it from their own handlers.
 func Serve(srv *hotstate.Server, w http.ResponseWriter, r *http.Request, opts ...Option) {
 	serve(srv, newConfig(opts), w, r)
 }
@@ -127,9 +150,31 @@ func serve(srv *hotstate.Server, c *config, w http.ResponseWriter, r *http.Reque
 		return
 	}
 	ws.SetReadLimit(int64(srv.MaxFrameBytes()))
-	conn := newConn(ws, hj.sock, hotstate.ConnInfo{RemoteAddr: r.RemoteAddr, Header: r.Header, Identity: identity})
-	_ = srv.ServeConn(r.Context(), conn)
-	conn.wait()
+	conn := newConn(ws, hj.sock, hotstate.ConnInfo{RemoteAddr: r.RemoteAddr, Header: c.keep(r.Header), Identity: identity})
+	// The handler returns now, and with it net/http's per-connection state
+	// (its buffers, the request, the goroutine's grown stack); a fresh
+	// goroutine reads. srv owns it: Shutdown closes the connection and
+	// waits for its session to end, after which only the close handshake
+	// is left, bounded by closeWait and coder/websocket's own timeouts.
+	go func() {
+		_ = srv.ServeConn(context.Background(), conn)
+		conn.wait()
+	}()
+}
+
+// keep copies the headers named with WithHeaders out of the request's
+// header map, which then goes with the request.
+func (c *config) keep(h http.Header) http.Header {
+	var kept http.Header
+	for _, name := range c.headers {
+		if v, ok := h[name]; ok {
+			if kept == nil {
+				kept = make(http.Header, len(c.headers))
+			}
+			kept[name] = append([]string(nil), v...)
+		}
+	}
+	return kept
 }
 
 // callIdentity runs the identity hook, turning a panic into a logged error

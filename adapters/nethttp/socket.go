@@ -2,6 +2,7 @@ package hothttp
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"net"
 	"net/http"
@@ -24,10 +25,29 @@ var corkBufs = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &
 // coder/websocket writes (pongs, pings, the close frame) passes through
 // Write under the same lock, so frames never interleave and keep their
 // order.
+//
+// It also returns first what net/http had read past the request before
+// the hijack (a client may send its first frames without waiting for the
+// 101 response).
 type socket struct {
 	net.Conn
 	mu  sync.Mutex // held across writes to the connection
 	buf *[]byte    // non-nil while corked
+	// unread is what net/http had buffered past the request. Only the
+	// reader touches it: coder/websocket reads under its read lock.
+	unread []byte
+}
+
+func (c *socket) Read(p []byte) (int, error) {
+	if len(c.unread) == 0 {
+		return c.Conn.Read(p)
+	}
+	n := copy(p, c.unread)
+	c.unread = c.unread[n:]
+	if len(c.unread) == 0 {
+		c.unread = nil
+	}
+	return n, nil
 }
 
 func (c *socket) Write(p []byte) (int, error) {
@@ -139,7 +159,22 @@ func (c *socket) drain() error {
 	return err
 }
 
-// hijacker hands coder/websocket a socket when it hijacks the request.
+// Buffer sizes of the hijacked connection, which it keeps for life.
+// net/http's are 4 KiB each; an idle connection needs neither.
+const (
+	// readBufferBytes holds a frame header and a small message (a call, a
+	// subscription); a larger payload is read straight into the message,
+	// which bufio does when its own buffer is empty.
+	readBufferBytes = 256
+	// controlFrameBytes is the largest frame coder/websocket writes: the
+	// server's data frames go through socket.writeFrame, so it writes
+	// only control frames (a 2-byte header, at most 125 bytes of payload,
+	// unmasked), each then in one write.
+	controlFrameBytes = 2 + 125
+)
+
+// hijacker hands coder/websocket a socket when it hijacks the request,
+// with small buffers of its own instead of net/http's.
 type hijacker struct {
 	http.ResponseWriter
 	sock *socket
@@ -155,6 +190,10 @@ func (w *hijacker) WriteHeader(code int) {
 	}
 }
 
+// Hijack takes the connection from net/http and drops its buffers: what
+// its reader holds past the request moves to the socket, which returns it
+// first, and the bufio pair coder/websocket keeps is sized for what an
+// open connection reads and writes through it.
 func (w *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	nc, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err != nil {
@@ -164,8 +203,14 @@ func (w *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	w.sock = &socket{Conn: nc}
-	brw.Writer.Reset(w.sock)
-	return w.sock, brw, nil
+	if n := brw.Reader.Buffered(); n > 0 {
+		b, _ := brw.Reader.Peek(n)
+		w.sock.unread = bytes.Clone(b)
+	}
+	return w.sock, bufio.NewReadWriter(
+		bufio.NewReaderSize(w.sock, readBufferBytes),
+		bufio.NewWriterSize(w.sock, controlFrameBytes),
+	), nil
 }
 
 func (w *hijacker) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -5,12 +5,27 @@ import { disconnectedError, HotstateError } from "./errors.js";
 import type { Overlay } from "./optimistic.js";
 import { envelope, PROTOCOL_VERSION, type Frame } from "./protocol.js";
 import { Calls, type CallOptions } from "./rpc.js";
+import type { ArgsOf, ArgsParam, EventData, EventName, FunctionName, ResultOf, SchemaLike, StateOf, StoreName, TypedCallOptions } from "./schema.js";
 import { Handle, StoreRecord, type Host, type StoreHandle } from "./subscription.js";
 import { Binding, type ZustandLike } from "./zustand.js";
 
 export type { Status, UrlSource, WebSocketConstructor, WebSocketLike } from "./connection.js";
 export type { CallOptions } from "./rpc.js";
 export type { StoreHandle } from "./subscription.js";
+export type {
+  ArgsOf,
+  ArgsParam,
+  EventData,
+  EventName,
+  FunctionName,
+  LifecycleData,
+  ResultOf,
+  SchemaLike,
+  StateOf,
+  StoreName,
+  StoresOf,
+  TypedCallOptions,
+} from "./schema.js";
 export type { BoundState, ZustandLike } from "./zustand.js";
 export { HotstateError } from "./errors.js";
 
@@ -72,6 +87,44 @@ export interface HotstateClient {
   bindZustand(store: ZustandLike): () => void;
   /** destroy closes the connection for good. */
   destroy(): void;
+  /** Types only: tells an untyped client from a typed one. */
+  readonly "~schema"?: undefined;
+}
+
+/**
+ * TypedClient is a client that knows the server's stores, functions and
+ * events from S, a Schema generated from the Go server (core/tsgen):
+ * store, function and event names are checked, and states, arguments,
+ * results, event data and optimistic functions typed by name. It is the
+ * same client as HotstateClient at run time; Hotstate<Schema>() makes one.
+ */
+export interface TypedClient<S extends SchemaLike> {
+  /** clientId is the id the server gave this connection, once it has greeted it. */
+  readonly clientId: string | undefined;
+  /** status tells where the connection stands. */
+  readonly status: Status;
+  /** connect is HotstateClient.connect. */
+  connect(url: UrlSource): void;
+  /** ready resolves when the socket is open. Store data may not have arrived yet. */
+  ready(): Promise<void>;
+  /** subscribe returns a handle on the store name; onChange gets every state it shows, the first snapshot included. */
+  subscribe<N extends StoreName<S>>(name: N, onChange?: (state: StateOf<S, N>) => void): StoreHandle<StateOf<S, N>>;
+  /** getState returns the state of a store some handle subscribes to, overlays applied. */
+  getState<N extends StoreName<S>>(name: N): StateOf<S, N> | undefined;
+  /** call runs a server function and resolves with its result. */
+  call<N extends FunctionName<S>>(name: N, ...args: ArgsParam<S, N>): Promise<ResultOf<S, N>>;
+  /** call with options shows the call's expected effect on the store options.store until it settles. */
+  call<N extends FunctionName<S>, K extends StoreName<S>>(name: N, args: ArgsOf<S, N>, options: TypedCallOptions<S, K>): Promise<ResultOf<S, N>>;
+  /** on listens to a server event or lifecycle event and returns a function that stops listening. */
+  on<N extends EventName<S>>(channel: N, fn: (data: EventData<S, N>) => void): () => void;
+  /** onStatus calls fn with every change of status and returns a function that stops it. */
+  onStatus(fn: (status: Status) => void): () => void;
+  /** bindZustand keeps {status, stores} of a Zustand store (of BoundState<S>) up to date and returns a function that stops it. */
+  bindZustand(store: ZustandLike): () => void;
+  /** destroy closes the connection for good. */
+  destroy(): void;
+  /** Types only: the schema, which no value holds. */
+  readonly "~schema"?: S;
 }
 
 class Client implements HotstateClient, Host {
@@ -304,7 +357,7 @@ class Client implements HotstateClient, Host {
    */
   #refused(rec: StoreRecord, err: Error): void {
     const code = (err as HotstateError).code;
-    if (code === "rate_limited" || code === "busy") return rec.retry(this.#maxMs);
+    if (code === "rate_limited" || code === "busy" || code === "unavailable") return rec.retry(this.#maxMs);
     this.#end(rec, err, true);
     // A refused resync, or a snapshot that could not be read, leaves the
     // server holding the subscription.
@@ -323,10 +376,13 @@ class Client implements HotstateClient, Host {
 /**
  * Hotstate creates a client. Given a URL (or a function returning one) it
  * connects at once; given options, or nothing, it waits for connect so that
- * subscriptions and listeners can be set up first.
+ * subscriptions and listeners can be set up first. Given a schema type,
+ * Hotstate<Schema>(), the client is a TypedClient.
  */
 export default function Hotstate(options?: HotstateOptions): HotstateClient;
 export default function Hotstate(url: UrlSource, options?: HotstateOptions): HotstateClient;
+export default function Hotstate<S extends SchemaLike>(options?: HotstateOptions): TypedClient<S>;
+export default function Hotstate<S extends SchemaLike>(url: UrlSource, options?: HotstateOptions): TypedClient<S>;
 export default function Hotstate(urlOrOptions?: UrlSource | HotstateOptions, options?: HotstateOptions): HotstateClient {
   if (typeof urlOrOptions !== "string" && typeof urlOrOptions !== "function") return new Client(urlOrOptions ?? {});
   const client = new Client(options ?? {});

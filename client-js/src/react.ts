@@ -4,7 +4,22 @@
 // than taken from use-sync-external-store, so that React stays the only
 // thing this entry needs.
 import { useCallback, useEffect, useInsertionEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
-import type { CallOptions, HotstateClient, Status } from "./client.js";
+import type {
+  ArgsOf,
+  ArgsParam,
+  CallOptions,
+  EventData,
+  EventName,
+  FunctionName,
+  HotstateClient,
+  ResultOf,
+  SchemaLike,
+  StateOf,
+  Status,
+  StoreName,
+  TypedCallOptions,
+  TypedClient,
+} from "./client.js";
 
 /** Equality tells whether two selections are the same for rendering purposes. */
 export type Equality<U> = (a: U, b: U) => boolean;
@@ -84,6 +99,18 @@ function useStoreSubscription(client: HotstateClient, name: string, takeOver = f
  * do not touch, so selecting a part (s => s?.items) costs nothing when
  * other parts change.
  */
+export function useStore<S extends SchemaLike, N extends StoreName<S>, U = StateOf<S, N> | undefined>(
+  client: TypedClient<S>,
+  name: N,
+  selector?: (state: StateOf<S, N> | undefined) => U,
+  isEqual?: Equality<U>,
+): U;
+export function useStore<T = unknown, U = T | undefined>(
+  client: HotstateClient,
+  name: string,
+  selector?: (state: T | undefined) => U,
+  isEqual?: Equality<U>,
+): U;
 export function useStore<T = unknown, U = T | undefined>(
   client: HotstateClient,
   name: string,
@@ -103,6 +130,11 @@ export const useSubscription = useStore;
  * lists it in the store "presence:" + name: member key to metadata, or
  * undefined until the first snapshot. It re-renders as members come and go.
  */
+export function usePresence<S extends SchemaLike, N extends StoreName<S>, M = unknown>(
+  client: TypedClient<S>,
+  name: N,
+): Record<string, M> | undefined;
+export function usePresence<M = unknown>(client: HotstateClient, name: string): Record<string, M> | undefined;
 export function usePresence<M = unknown>(client: HotstateClient, name: string): Record<string, M> | undefined {
   return useStore<Record<string, M>>(client, "presence:" + name);
 }
@@ -158,6 +190,13 @@ const NONE: unique symbol = Symbol("no data");
  * thrown to the nearest error boundary. The store is subscribed from the
  * first render on, not only after the component mounts.
  */
+export function useSuspenseStore<S extends SchemaLike, N extends StoreName<S>, U = StateOf<S, N>>(
+  client: TypedClient<S>,
+  name: N,
+  selector?: (state: StateOf<S, N>) => U,
+  isEqual?: Equality<U>,
+): U;
+export function useSuspenseStore<T = unknown, U = T>(client: HotstateClient, name: string, selector?: (state: T) => U, isEqual?: Equality<U>): U;
 export function useSuspenseStore<T = unknown, U = T>(
   client: HotstateClient,
   name: string,
@@ -188,11 +227,21 @@ export interface CallState<R, A, S> {
   reset(): void;
 }
 
+/** TypedCallState is what useCall returns for a typed client: the function N of S. */
+export interface TypedCallState<S extends SchemaLike, N extends FunctionName<S>> extends Omit<CallState<ResultOf<S, N>, ArgsOf<S, N>, unknown>, "call"> {
+  /** call runs the function, as client.call does. */
+  call(...args: ArgsParam<S, N>): Promise<ResultOf<S, N>>;
+  /** call with options shows the call's expected effect on the store options.store until it settles. */
+  call<K extends StoreName<S>>(args: ArgsOf<S, N>, options: TypedCallOptions<S, K>): Promise<ResultOf<S, N>>;
+}
+
 /**
  * useCall gives a component a server function to call with the state of
  * its calls: pending, and the error or result of the latest one. Each call
  * clears error and data until it settles.
  */
+export function useCall<S extends SchemaLike, N extends FunctionName<S>>(client: TypedClient<S>, name: N): TypedCallState<S, N>;
+export function useCall<R = unknown, A = unknown, S = any>(client: HotstateClient, name: string): CallState<R, A, S>;
 export function useCall<R = unknown, A = unknown, S = any>(client: HotstateClient, name: string): CallState<R, A, S> {
   const [state, setState] = useState<{ inFlight: number; error?: Error; data?: R }>({ inFlight: 0 });
   // latest numbers the calls: only the latest one's outcome is shown.
@@ -225,6 +274,8 @@ export function useCall<R = unknown, A = unknown, S = any>(client: HotstateClien
  * latest handler is called, so an inline function does not make it
  * listen again on every render.
  */
+export function useEvent<S extends SchemaLike, N extends EventName<S>>(client: TypedClient<S>, channel: N, handler: (data: EventData<S, N>) => void): void;
+export function useEvent<D = any>(client: HotstateClient, channel: string, handler: (data: D) => void): void;
 export function useEvent<D = any>(client: HotstateClient, channel: string, handler: (data: D) => void): void {
   const ref = useRef(handler);
   useInsertionEffect(() => {
@@ -234,7 +285,7 @@ export function useEvent<D = any>(client: HotstateClient, channel: string, handl
 }
 
 /** useStatus returns the connection's status and re-renders the component when it changes. */
-export function useStatus(client: HotstateClient): Status {
+export function useStatus(client: HotstateClient | TypedClient<any>): Status {
   const subscribe = useCallback((notify: () => void) => client.onStatus(notify), [client]);
   const get = () => client.status;
   return useSyncExternalStore(subscribe, get, get);

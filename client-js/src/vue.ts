@@ -1,7 +1,23 @@
 // Vue 3 composables: `import { useStore } from "hotstate/vue"`. Call them
 // in setup() (or inside an effectScope): they stop when it is disposed.
 import { getCurrentScope, onScopeDispose, shallowRef, toValue, watch, type MaybeRefOrGetter, type ShallowRef } from "vue";
-import type { CallOptions, HotstateClient, Status, StoreHandle } from "./client.js";
+import type {
+  ArgsOf,
+  ArgsParam,
+  CallOptions,
+  EventData,
+  EventName,
+  FunctionName,
+  HotstateClient,
+  ResultOf,
+  SchemaLike,
+  StateOf,
+  Status,
+  StoreHandle,
+  StoreName,
+  TypedCallOptions,
+  TypedClient,
+} from "./client.js";
 
 const identity = <T>(state: T): T => state;
 
@@ -19,6 +35,18 @@ function disposed(fn: () => void): void {
  * isEqual says so. The state is never made deeply reactive: it is
  * immutable, and every change replaces the parts it touched.
  */
+export function useStore<S extends SchemaLike, N extends StoreName<S>, U = StateOf<S, N> | undefined>(
+  client: TypedClient<S>,
+  name: MaybeRefOrGetter<N>,
+  selector?: (state: StateOf<S, N> | undefined) => U,
+  isEqual?: (a: U, b: U) => boolean,
+): Readonly<ShallowRef<U>>;
+export function useStore<T = unknown, U = T | undefined>(
+  client: HotstateClient,
+  name: MaybeRefOrGetter<string>,
+  selector?: (state: T | undefined) => U,
+  isEqual?: (a: U, b: U) => boolean,
+): Readonly<ShallowRef<U>>;
 export function useStore<T = unknown, U = T | undefined>(
   client: HotstateClient,
   name: MaybeRefOrGetter<string>,
@@ -66,6 +94,11 @@ export interface CallState<R, A, S> {
  * as the server lists it in the store "presence:" + name: member key to
  * metadata, or undefined until the first snapshot.
  */
+export function usePresence<S extends SchemaLike, N extends StoreName<S>, M = unknown>(
+  client: TypedClient<S>,
+  name: MaybeRefOrGetter<N>,
+): Readonly<ShallowRef<Record<string, M> | undefined>>;
+export function usePresence<M = unknown>(client: HotstateClient, name: MaybeRefOrGetter<string>): Readonly<ShallowRef<Record<string, M> | undefined>>;
 export function usePresence<M = unknown>(
   client: HotstateClient,
   name: MaybeRefOrGetter<string>,
@@ -73,11 +106,21 @@ export function usePresence<M = unknown>(
   return useStore<Record<string, M>>(client, () => "presence:" + toValue(name));
 }
 
+/** TypedCallState is what useCall returns for a typed client: the function N of S. */
+export interface TypedCallState<S extends SchemaLike, N extends FunctionName<S>> extends Omit<CallState<ResultOf<S, N>, ArgsOf<S, N>, unknown>, "call"> {
+  /** call runs the function, as client.call does. */
+  call(...args: ArgsParam<S, N>): Promise<ResultOf<S, N>>;
+  /** call with options shows the call's expected effect on the store options.store until it settles. */
+  call<K extends StoreName<S>>(args: ArgsOf<S, N>, options: TypedCallOptions<S, K>): Promise<ResultOf<S, N>>;
+}
+
 /**
  * useCall gives a component a server function to call with the state of
  * its calls as refs: pending, and the error or result of the latest one.
  * Each call clears error and data until it settles.
  */
+export function useCall<S extends SchemaLike, N extends FunctionName<S>>(client: TypedClient<S>, name: N): TypedCallState<S, N>;
+export function useCall<R = unknown, A = unknown, S = any>(client: HotstateClient, name: string): CallState<R, A, S>;
 export function useCall<R = unknown, A = unknown, S = any>(client: HotstateClient, name: string): CallState<R, A, S> {
   const pending = shallowRef(false);
   const error = shallowRef<Error | undefined>();
@@ -114,6 +157,12 @@ export function useCall<R = unknown, A = unknown, S = any>(client: HotstateClien
  * or getter may change it), a server event or a lifecycle one, until the
  * scope ends.
  */
+export function useEvent<S extends SchemaLike, N extends EventName<S>>(
+  client: TypedClient<S>,
+  channel: MaybeRefOrGetter<N>,
+  handler: (data: EventData<S, N>) => void,
+): void;
+export function useEvent<D = any>(client: HotstateClient, channel: MaybeRefOrGetter<string>, handler: (data: D) => void): void;
 export function useEvent<D = any>(client: HotstateClient, channel: MaybeRefOrGetter<string>, handler: (data: D) => void): void {
   let off: (() => void) | undefined;
   const stop = watch(
@@ -131,7 +180,7 @@ export function useEvent<D = any>(client: HotstateClient, channel: MaybeRefOrGet
 }
 
 /** useStatus returns a ref of the connection's status. */
-export function useStatus(client: HotstateClient): Readonly<ShallowRef<Status>> {
+export function useStatus(client: HotstateClient | TypedClient<any>): Readonly<ShallowRef<Status>> {
   const status = shallowRef(client.status);
   disposed(client.onStatus((s) => (status.value = s)));
   return status;

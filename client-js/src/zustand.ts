@@ -1,15 +1,19 @@
 // Mirrors the client into a Zustand store, or anything with setState.
 import type { Status } from "./connection.js";
+import type { SchemaLike, StoresOf } from "./schema.js";
 
 /** ZustandLike is the part of a Zustand store (or the hook `create` returns) the client writes to. */
 export interface ZustandLike {
   setState(partial: any): void;
 }
 
-/** BoundState is what bindZustand writes: the connection status and every store's state by name. */
-export interface BoundState {
+/**
+ * BoundState is what bindZustand writes: the connection status and every
+ * store's state by name; BoundState<Schema> types each store's state.
+ */
+export interface BoundState<S extends SchemaLike = SchemaLike> {
   status: Status;
-  stores: Record<string, unknown>;
+  stores: StoresOf<S>;
 }
 
 export interface Source {

@@ -17,6 +17,11 @@
 //
 // The package also exports Peer, the raw protocol client the suite uses,
 // for a transport's own tests.
+//
+// It is a module of its own, required by a transport's tests alone, so
+// that core, which every application imports, needs no WebSocket library:
+//
+//	go get github.com/hotstate/hotstate/core/hotstatetest
 package hotstatetest
 
 import (

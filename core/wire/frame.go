@@ -76,6 +76,7 @@ const (
 	CodeBusy                 = "busy"
 	CodeError                = "error"
 	CodeInternal             = "internal"
+	CodeUnavailable          = "unavailable"
 )
 
 // WebSocket close codes, as listed in PROTOCOL.md.

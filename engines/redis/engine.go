@@ -245,7 +245,7 @@ func (e *Engine) Append(ctx context.Context, name string, prev hotstate.Position
 		u(prev.Epoch), u(prev.Version), u(c.Epoch), u(c.Version), kind, follows, id,
 		c.Frame, e.maxChanges, k.wake, tombstoneTTL.Milliseconds()).Slice()
 	if err != nil {
-		return fmt.Errorf("hotstate: redis: append to %q: %w", name, err)
+		return fmt.Errorf("hotstate: redis: append to %q: %w", name, down(err))
 	}
 	code, _ := res[0].(int64)
 	switch code {
@@ -270,11 +270,11 @@ func (e *Engine) Since(ctx context.Context, name string, pos hotstate.Position) 
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("hotstate: redis: since on %q: %w", name, err)
+		return nil, fmt.Errorf("hotstate: redis: since on %q: %w", name, down(err))
 	}
 	end, err := position(meta.Val())
 	if err != nil {
-		return nil, fmt.Errorf("hotstate: redis: %q: %w", name, err)
+		return nil, fmt.Errorf("hotstate: redis: %q: %w", name, down(err))
 	}
 	if end == (hotstate.Position{}) || end.Epoch != pos.Epoch || pos.Version > end.Version {
 		return nil, fmt.Errorf("%w: %q", hotstate.ErrGone, name)
@@ -284,7 +284,7 @@ func (e *Engine) Since(ctx context.Context, name string, pos hotstate.Position) 
 	}
 	cs, err := changes(xs.Val())
 	if err != nil {
-		return nil, fmt.Errorf("hotstate: redis: %q: %w", name, err)
+		return nil, fmt.Errorf("hotstate: redis: %q: %w", name, down(err))
 	}
 	// MAXLEN trimming drops the oldest entries: a first entry past the one
 	// asked for means the rest is gone.
@@ -302,18 +302,18 @@ func (e *Engine) Load(ctx context.Context, name string) (hotstate.Change, []hots
 		return hotstate.Change{}, nil, fmt.Errorf("%w: %q", hotstate.ErrNotFound, name)
 	}
 	if err != nil {
-		return hotstate.Change{}, nil, fmt.Errorf("hotstate: redis: load %q: %w", name, err)
+		return hotstate.Change{}, nil, fmt.Errorf("hotstate: redis: load %q: %w", name, down(err))
 	}
 	if len(res) != 4 {
 		return hotstate.Change{}, nil, fmt.Errorf("hotstate: redis: load %q: %d values", name, len(res))
 	}
 	snap, err := change(res[0], res[1], res[2])
 	if err != nil {
-		return hotstate.Change{}, nil, fmt.Errorf("hotstate: redis: load %q: %w", name, err)
+		return hotstate.Change{}, nil, fmt.Errorf("hotstate: redis: load %q: %w", name, down(err))
 	}
 	after, err := scriptChanges(res[3])
 	if err != nil {
-		return hotstate.Change{}, nil, fmt.Errorf("hotstate: redis: load %q: %w", name, err)
+		return hotstate.Change{}, nil, fmt.Errorf("hotstate: redis: load %q: %w", name, down(err))
 	}
 	if len(after) > 0 && after[0].Version != snap.Version+1 {
 		// Trimmed past the last checkpoint: a writer prevents it by
@@ -330,7 +330,7 @@ func (e *Engine) Checkpoint(ctx context.Context, name string, snap hotstate.Chan
 	k := e.keys(name)
 	err := checkpointScript.Run(ctx, e.rdb, []string{k.meta, k.snap}, u(snap.Epoch), u(snap.Version), snap.Frame).Err()
 	if err != nil {
-		return fmt.Errorf("hotstate: redis: checkpoint %q: %w", name, err)
+		return fmt.Errorf("hotstate: redis: checkpoint %q: %w", name, down(err))
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ func (e *Engine) liveKey(node string) string { return e.prefix + ":node:" + node
 // nodes whose liveness key has expired are left out of the sum.
 func (e *Engine) AddSubscribers(ctx context.Context, name string, delta int) (int, error) {
 	if err := e.startHeartbeat(ctx); err != nil {
-		return 0, fmt.Errorf("hotstate: redis: subscribers of %q: %w", name, err)
+		return 0, fmt.Errorf("hotstate: redis: subscribers of %q: %w", name, down(err))
 	}
 	e.cmu.Lock()
 	if n := e.counts[name] + delta; n > 0 {
@@ -34,7 +34,7 @@ func (e *Engine) AddSubscribers(ctx context.Context, name string, delta int) (in
 	k := e.keys(name)
 	all, err := countScript.Run(ctx, e.rdb, []string{k.counts}, e.node, delta).StringSlice()
 	if err != nil {
-		return 0, fmt.Errorf("hotstate: redis: subscribers of %q: %w", name, err)
+		return 0, fmt.Errorf("hotstate: redis: subscribers of %q: %w", name, down(err))
 	}
 	total := 0
 	var others []string
@@ -64,7 +64,7 @@ func (e *Engine) AddSubscribers(ctx context.Context, name string, delta int) (in
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("hotstate: redis: subscribers of %q: %w", name, err)
+		return 0, fmt.Errorf("hotstate: redis: subscribers of %q: %w", name, down(err))
 	}
 	for i, c := range alive {
 		if c.Val() == 1 {

@@ -394,7 +394,7 @@ func (e *Engine) msgChannel(channel string) string { return e.prefix + ":msg:" +
 // reaches the nodes listening when it is published, and no other.
 func (e *Engine) Publish(ctx context.Context, channel string, msg []byte) error {
 	if err := e.rdb.Publish(ctx, e.msgChannel(channel), msg).Err(); err != nil {
-		return fmt.Errorf("hotstate: redis: publish on %q: %w", channel, err)
+		return fmt.Errorf("hotstate: redis: publish on %q: %w", channel, down(err))
 	}
 	return nil
 }

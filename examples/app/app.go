@@ -66,6 +66,11 @@ type ToggleArgs struct {
 	ID int64 `json:"id"`
 }
 
+// Joined is the data of the user.joined event.
+type Joined struct {
+	ID string `json:"id"`
+}
+
 // SendArgs are the arguments of room.send.
 type SendArgs struct {
 	Room string `json:"room"`
@@ -109,8 +114,9 @@ func New(srv *hotstate.Server) *App {
 			r.Messages = append(r.Messages, Message{From: from, Text: text, TS: time.Now().UnixMilli()})
 		})
 	})
+	joined := hotstate.NewEvent[Joined](srv, "user.joined")
 	srv.OnConnect(func(c hotstate.Caller) {
-		_ = srv.Emit("user.joined", map[string]string{"id": c.ID})
+		_ = joined.Emit(Joined{ID: c.ID})
 	})
 	return a
 }

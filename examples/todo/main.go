@@ -5,7 +5,13 @@
 // the tokens as ?token=, which is how a browser authenticates a WebSocket
 // (it cannot set headers on one); function handlers then see the user as
 // Caller.Identity, and the function whoami returns it.
+//
+// With -gen-ts web/schema.ts it writes the TypeScript types of its stores,
+// functions and events, which the web page imports, and exits; a test
+// fails when the file is stale.
 package main
+
+//go:generate go run . -gen-ts web/schema.ts
 
 import (
 	"context"
@@ -22,6 +28,7 @@ import (
 
 	hothttp "github.com/hotstate/hotstate/adapters/nethttp"
 	hotstate "github.com/hotstate/hotstate/core"
+	"github.com/hotstate/hotstate/core/tsgen"
 	"github.com/hotstate/hotstate/examples/app"
 )
 
@@ -30,7 +37,20 @@ func main() {
 	host := flag.String("host", "localhost", "address to bind")
 	web := flag.String("web", "", "directory of a web page to serve to plain HTTP requests")
 	tokens := flag.String("tokens", "", "comma-separated user=token pairs; when set, a connection must carry ?token= of one of them")
+	genTS := flag.String("gen-ts", "", "write the TypeScript types of the stores, functions and events to this file (- for standard output) and exit")
 	flag.Parse()
+
+	if *genTS != "" {
+		warnings, err := tsgen.WriteFile(*genTS, typesServer().Schema(), typesOptions()...)
+		for _, w := range warnings {
+			fmt.Fprintln(os.Stderr, "tsgen: warning:", w)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	srv := hotstate.New(hotstate.WithLogger(logger))
@@ -56,6 +76,22 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+// typesServer registers everything the server may serve, whoami included,
+// for -gen-ts.
+func typesServer() *hotstate.Server {
+	srv := hotstate.New()
+	app.New(srv)
+	tokenIdentity(srv, "")
+	return srv
+}
+
+// typesOptions are the generator's options for -gen-ts. The app's defaults
+// and hooks make every slice, and updates only append to them, so no slice
+// is ever sent as null.
+func typesOptions() []tsgen.Option {
+	return []tsgen.Option{tsgen.NonNullCollections()}
 }
 
 // tokenIdentity makes every connection name its user with ?token=, and adds

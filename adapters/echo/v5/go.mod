@@ -4,8 +4,9 @@ go 1.26
 
 require (
 	github.com/coder/websocket v1.8.15
-	github.com/hotstate/hotstate/adapters/nethttp v0.0.0
-	github.com/hotstate/hotstate/core v0.0.0
+	github.com/hotstate/hotstate/adapters/nethttp v0.1.0
+	github.com/hotstate/hotstate/core v0.1.0
+	github.com/hotstate/hotstate/core/hotstatetest v0.1.0
 	github.com/labstack/echo/v5 v5.4.4
 	go.uber.org/goleak v1.3.0
 )
@@ -19,4 +20,5 @@ require (
 replace (
 	github.com/hotstate/hotstate/adapters/nethttp => ../../nethttp
 	github.com/hotstate/hotstate/core => ../../../core
+	github.com/hotstate/hotstate/core/hotstatetest => ../../../core/hotstatetest
 )

@@ -38,6 +38,13 @@ func WithOriginPatterns(patterns ...string) Option {
 	return hothttp.WithOriginPatterns(patterns...)
 }
 
+// WithHeaders keeps the named request headers for the connection's life,
+// where function handlers and listeners read them as Caller.Header. By
+// default none is kept; the identity hook sees the whole request.
+func WithHeaders(names ...string) Option {
+	return hothttp.WithHeaders(names...)
+}
+
 // WithIdentity sets a hook that runs before the upgrade, after the
 // router's middleware, and returns who is connecting, typically read with
 // c.Get from what an authentication middleware stored. Its result reaches
@@ -102,7 +109,10 @@ func (e *PanicError) Error() string {
 }
 
 // Handler returns an echo.HandlerFunc that upgrades the request to a
-// WebSocket connection served by srv until it closes.
+// WebSocket connection, which srv then serves until it closes. It returns
+// once the request is upgraded, so the router's and net/http's state for
+// the request is released while the connection lives on (see
+// hothttp.Serve).
 func Handler(srv *hotstate.Server, opts ...Option) echo.HandlerFunc {
 	h := hothttp.Handler(srv, opts...)
 	return func(c *echo.Context) error {

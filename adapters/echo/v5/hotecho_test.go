@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 	hotecho "github.com/hotstate/hotstate/adapters/echo/v5"
@@ -140,4 +141,40 @@ func TestTLS(t *testing.T) {
 		hs.Close()
 	})
 	hotstatetest.CheckTLS(t, "wss"+strings.TrimPrefix(hs.URL, "https")+"/ws", hs.Client())
+}
+
+// TestHandlerReturnsAfterUpgrade: the echo handler returns once the
+// request is upgraded, so the middleware around it finishes (a logger sees
+// 101) and Echo recycles its context while the connection goes on.
+func TestHandlerReturnsAfterUpgrade(t *testing.T) {
+	srv := hotstate.New()
+	srv.HandleFunc("echo", func(ctx context.Context, args any) (any, error) { return args, nil })
+	status := make(chan int, 1)
+	e := echo.New()
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c *echo.Context) error {
+			err := next(c)
+			res, uerr := echo.UnwrapResponse(c.Response())
+			if uerr != nil {
+				t.Error(uerr)
+				status <- 0
+				return err
+			}
+			status <- res.Status
+			return err
+		}
+	})
+	e.GET("/ws", hotecho.Handler(srv))
+	p := hotstatetest.Dial(t, serve(t, srv, e)+"/ws", nil)
+	select {
+	case got := <-status:
+		if got != http.StatusSwitchingProtocols {
+			t.Fatalf("middleware saw status %d, want 101", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler has not returned after the upgrade")
+	}
+	if got := hotstatetest.Decode(t, p.Call(1, "echo", "still here").Value); got != "still here" {
+		t.Fatalf("echo after the handler returned: %v", got)
+	}
 }

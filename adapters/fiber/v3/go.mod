@@ -6,8 +6,9 @@ require (
 	github.com/coder/websocket v1.8.15
 	github.com/gofiber/fiber/v3 v3.1.0
 	github.com/gofiber/utils/v2 v2.0.2
-	github.com/hotstate/hotstate/adapters/internal/fastws v0.0.0
-	github.com/hotstate/hotstate/core v0.0.0
+	github.com/hotstate/hotstate/adapters/internal/fastws v0.1.0
+	github.com/hotstate/hotstate/core v0.1.0
+	github.com/hotstate/hotstate/core/hotstatetest v0.1.0
 )
 
 require (
@@ -35,4 +36,5 @@ require (
 replace (
 	github.com/hotstate/hotstate/adapters/internal/fastws => ../../internal/fastws
 	github.com/hotstate/hotstate/core => ../../../core
+	github.com/hotstate/hotstate/core/hotstatetest => ../../../core/hotstatetest
 )

@@ -4,7 +4,7 @@ go 1.26
 
 require (
 	github.com/fasthttp/websocket v1.5.12
-	github.com/hotstate/hotstate/core v0.0.0
+	github.com/hotstate/hotstate/core v0.1.0
 	github.com/valyala/fasthttp v1.69.0
 	go.uber.org/goleak v1.3.0
 )

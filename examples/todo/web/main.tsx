@@ -6,14 +6,12 @@ import { useStore } from "hotstate/react";
 import { useState, type FormEvent } from "react";
 import { createRoot } from "react-dom/client";
 import { create } from "zustand";
+// The server's types, generated from its Go types by `go generate
+// ./examples/todo`; a test fails when they are stale.
+import type { Schema } from "./schema.js";
 
-type Todo = { id: number; text: string; done: boolean };
-type Todos = { items: Todo[] };
-type Message = { from: string; text: string; ts: number };
-type Room = { name: string; messages: Message[]; users: string[] };
-
-const client = Hotstate({ reconnectDelayMs: 250, reconnectMaxMs: 3000 });
-const useConnection = create<BoundState>(() => ({ status: "disconnected", stores: {} }));
+const client = Hotstate<Schema>({ reconnectDelayMs: 250, reconnectMaxMs: 3000 });
+const useConnection = create<BoundState<Schema>>(() => ({ status: "disconnected", stores: {} }));
 client.bindZustand(useConnection);
 const url = new URL("/ws", location.href);
 url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
@@ -29,7 +27,7 @@ function useError(): [string, (err: unknown) => void] {
 }
 
 function TodoList() {
-  const todos = useStore<Todos>(client, "Todos");
+  const todos = useStore(client, "Todos");
   const [text, setText] = useState("");
   const [error, fail] = useError();
 
@@ -39,7 +37,7 @@ function TodoList() {
     client
       .call("todos.add", { text }, {
         store: "Todos",
-        optimistic: (s: Todos) => ({ ...s, items: [...s.items, { id, text: text.trim(), done: false }] }),
+        optimistic: (s) => ({ ...s, items: [...s.items, { id, text: text.trim(), done: false }] }),
       })
       .then(() => fail(""), fail);
     setText("");
@@ -49,7 +47,7 @@ function TodoList() {
     client
       .call("todos.toggle", { id }, {
         store: "Todos",
-        optimistic: (s: Todos) => ({ ...s, items: s.items.map((t) => (t.id === id ? { ...t, done: !t.done } : t)) }),
+        optimistic: (s) => ({ ...s, items: s.items.map((t) => (t.id === id ? { ...t, done: !t.done } : t)) }),
       })
       .catch(fail);
   };
@@ -81,7 +79,7 @@ function TodoList() {
 }
 
 function Chat({ room }: { room: string }) {
-  const state = useStore<Room>(client, `Room:${room}`);
+  const state = useStore(client, `Room:${room}`);
   const [text, setText] = useState("");
   const [error, fail] = useError();
 
