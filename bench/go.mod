@@ -16,8 +16,12 @@ require (
 	github.com/hotstate/hotstate/adapters/gin v0.1.0
 	github.com/hotstate/hotstate/adapters/nethttp v0.1.0
 	github.com/hotstate/hotstate/core v0.1.0
+	github.com/hotstate/hotstate/engines/nats v0.1.0
+	github.com/hotstate/hotstate/engines/redis v0.1.0
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/labstack/echo/v5 v5.4.4
+	github.com/nats-io/nats.go v1.55.0
+	github.com/redis/go-redis/v9 v9.23.0
 	github.com/vmihailenco/msgpack/v5 v5.4.1
 	github.com/wI2L/jsondiff v0.7.1
 	go.uber.org/goleak v1.3.0
@@ -30,12 +34,15 @@ require (
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/maypok86/otter/v2 v2.4.0 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
+	github.com/nats-io/nkeys v0.4.16 // indirect
+	github.com/nats-io/nuid v1.0.1 // indirect
 	github.com/prometheus/client_golang v1.25.0 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.1 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/quagmt/udecimal v1.10.1 // indirect
 	github.com/redis/rueidis v1.0.79 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
@@ -60,7 +67,7 @@ require (
 	github.com/hotstate/hotstate/adapters/internal/fastws v0.1.0 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/klauspost/compress v1.20.1 // indirect
-	github.com/klauspost/cpuid/v2 v2.3.0 // indirect
+	github.com/klauspost/cpuid/v2 v2.4.0 // indirect
 	github.com/labstack/gommon v0.5.0 // indirect
 	github.com/leodido/go-urn v1.4.0 // indirect
 	github.com/mattn/go-colorable v0.1.15 // indirect
@@ -102,4 +109,6 @@ replace (
 	github.com/hotstate/hotstate/adapters/nethttp => ../adapters/nethttp
 	github.com/hotstate/hotstate/core => ../core
 	github.com/hotstate/hotstate/core/hotstatetest => ../core/hotstatetest
+	github.com/hotstate/hotstate/engines/nats => ../engines/nats
+	github.com/hotstate/hotstate/engines/redis => ../engines/redis
 )

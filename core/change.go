@@ -39,6 +39,7 @@ func (in *instance[T]) append(at Position, c Change) error {
 // to subscribers; every few hundred versions it gives the engine a
 // checkpoint so the log can be trimmed.
 func (in *instance[T]) applyLocked(c Change) {
+	in.fam.srv.opts.obs.changed(in.fam.name, c.Frame, len(in.subs))
 	in.topic.applyLocked(c)
 	in.reachedLocked(c.Position)
 	if c.Version > 0 && wire.TypeOf(c.Frame) != wire.TypeDel {
@@ -54,11 +55,6 @@ func (in *instance[T]) applyLocked(c Change) {
 		}
 	}
 }
-
-// compute makes one change of an instance: given the state and where the
-// log ends, it returns the state to keep and the change that reaches it,
-// or a Change without a frame when there is nothing to send.
-type compute[T any] func(in *instance[T], at Position) (T, Change, error)
 
 // use runs op on key's instance, creating the instance first. op reports
 // false when the instance went away before it could act (deleted, reset,
@@ -79,58 +75,6 @@ func (f *family[T]) use(key, method string, op func(in *instance[T]) (bool, erro
 			return err
 		}
 		in.farewell()
-	}
-}
-
-// write makes one change of key's instance, creating the instance first.
-func (f *family[T]) write(key, method string, fn compute[T]) error {
-	return f.use(key, method, func(in *instance[T]) (bool, error) { return in.write(fn) })
-}
-
-// write runs fn with the writers' turn but not the instance lock, so
-// readers and subscribers never wait on a mutation function, then commits
-// its change. It reports false when the instance went away first.
-func (in *instance[T]) write(fn compute[T]) (bool, error) {
-	in.wmu.Lock()
-	defer in.wmu.Unlock()
-	in.mu.Lock()
-	live, at := in.initialized && !in.deleted, Position{Epoch: in.epoch, Version: in.version}
-	in.mu.Unlock()
-	if !live {
-		return false, nil
-	}
-	for attempt := 1; ; attempt++ {
-		next, c, err := fn(in, at)
-		if err != nil {
-			return true, fmt.Errorf("hotstate: store %q: %w", in.name, err)
-		}
-		if c.Frame != nil {
-			err = in.append(at, c)
-		}
-		if errors.Is(err, ErrConflict) && attempt < maxAttempts {
-			// Another node wrote first: take its changes, then run fn
-			// again on the state they made.
-			yieldTo(attempt)
-			var live bool
-			if at, live, err = in.catchUp(at); err != nil || !live {
-				return live, err
-			}
-			if !in.ready.Load() {
-				// Reset elsewhere: the next use creates it anew.
-				return false, nil
-			}
-			continue
-		}
-		if err != nil {
-			return true, err
-		}
-		in.mu.Lock()
-		defer in.mu.Unlock()
-		in.state = next
-		if c.Frame != nil {
-			in.applyLocked(c)
-		}
-		return true, nil
 	}
 }
 
@@ -226,23 +170,17 @@ func (in *instance[T]) reloadLocked() (to Position, live bool, err error) {
 func next(at Position) Position { return Position{Epoch: at.Epoch, Version: at.Version + 1} }
 
 func (f *family[T]) update(key string, fn func(*T)) error {
-	return f.write(key, "Update", func(in *instance[T], at Position) (T, Change, error) {
-		state := wire.Clone(in.state)
-		fn(&state)
-		ops, err := wire.Diff(in.state, state)
-		if err != nil || len(ops) == 0 {
-			return state, Change{}, err
-		}
-		frame, err := wire.EncodePatch(in.name, at.Epoch, at.Version+1, ops)
-		return state, Change{Position: next(at), Frame: frame}, err
+	return f.use(key, "Update", func(in *instance[T]) (bool, error) {
+		return in.submit(&writeReq[T]{mutate: fn})
 	})
 }
 
 func (f *family[T]) set(key string, v T) error {
-	return f.write(key, "Set", func(in *instance[T], at Position) (T, Change, error) {
-		state := wire.Clone(v)
-		frame, err := wire.EncodeSnap(in.name, at.Epoch, at.Version+1, state)
-		return state, Change{Position: next(at), Frame: frame}, err
+	v = wire.Clone(v)
+	return f.use(key, "Set", func(in *instance[T]) (bool, error) {
+		// A copy each time it runs: the batch may run it again, and the
+		// functions after it change what it leaves.
+		return in.submit(&writeReq[T]{mutate: func(s *T) { *s = wire.Clone(v) }, set: true})
 	})
 }
 

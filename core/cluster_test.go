@@ -1,6 +1,7 @@
 package hotstate_test
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -293,4 +294,36 @@ func TestClusterPresence(t *testing.T) {
 		}
 		t.Logf("presence: %v", doc)
 	}
+}
+
+// TestClusterListsAndEndsAnywhere: Has, Keys and ListStores answer for
+// every node, and Delete or Reset on a node that never used an instance
+// ends it where it was made.
+func TestClusterListsAndEndsAnywhere(t *testing.T) {
+	a, b := cluster(t)
+	for _, k := range []string{"x", "y"} {
+		if err := a.rooms.Update(k, func(c *counter) { c.N++ }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !b.rooms.Has("x") || b.rooms.Has("z") {
+		t.Fatal("B does not see what A made, or sees what nobody made")
+	}
+	keys := b.rooms.Keys()
+	slices.Sort(keys)
+	if !slices.Equal(keys, []string{"x", "y"}) {
+		t.Fatalf("Keys on B: %q", keys)
+	}
+	if got := b.srv.ListStores(); !slices.Contains(got, "Room:x") || !slices.Contains(got, "Room:y") {
+		t.Fatalf("ListStores on B: %q", got)
+	}
+	if !b.rooms.Delete("x") {
+		t.Fatal("Delete on B found nothing")
+	}
+	within(t, "A forgets the deleted instance", func() bool { return !a.rooms.Has("x") })
+	if keys := a.rooms.Keys(); !slices.Equal(keys, []string{"y"}) {
+		t.Fatalf("Keys on A after the delete: %q", keys)
+	}
+	b.rooms.Reset("y")
+	within(t, "A follows the reset", func() bool { return !a.rooms.IsInitialized("y") && a.rooms.Get("y").N == 0 })
 }

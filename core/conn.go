@@ -40,8 +40,8 @@ type Corker interface {
 type ConnInfo struct {
 	RemoteAddr string
 	// Header holds the request headers the transport keeps for the
-	// connection's life. hothttp and the adapters built on it keep only
-	// those named with their WithHeaders option, none by default: the
+	// connection's life. Every transport of this repository keeps only
+	// those named with its WithHeaders option, none by default: the
 	// identity hook reads the request before the upgrade.
 	Header http.Header
 	// Identity is whatever the transport's identity hook returned (a user,

@@ -74,4 +74,9 @@ type Engine interface {
 	// AddSubscribers adds delta to this node's count of subscribers of the
 	// instance name and returns the count across every node.
 	AddSubscribers(ctx context.Context, name string, delta int) (int, error)
+	// Names returns the names of the instances that exist (created or
+	// reset, not deleted) among those starting with prefix, in any order.
+	// It may read every instance the engine keeps: it serves listings, not
+	// hot paths.
+	Names(ctx context.Context, prefix string) ([]string, error)
 }

@@ -145,9 +145,11 @@ func (l *listeners) unsubscribed(store string, c Caller) {
 	each(l, &l.unsubscribe, func(f func(string, Caller)) { f(store, c) })
 }
 func (l *listeners) created(name, key string) {
+	l.srv.opts.obs.created(l.srv, name)
 	each(l, &l.storeCreated, func(f func(string, string)) { f(name, key) })
 }
 func (l *listeners) deleted(name string) {
+	l.srv.opts.obs.deleted(l.srv, name)
 	each(l, &l.storeDeleted, func(f func(string)) { f(name) })
 }
 func (l *listeners) failed(err error, clientID string) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 
 	"github.com/hotstate/hotstate/core/wire"
@@ -129,18 +130,45 @@ func (f *family[T]) get(key string) T {
 
 func (f *family[T]) getAny(key string) any { return f.get(key) }
 
+// has reports whether key's instance exists on any node.
 func (f *family[T]) has(key string) bool {
-	_, ok := f.existing(key)
-	return ok
+	if in, ok := f.existing(key); ok && in.exists() {
+		return true
+	}
+	if !f.srv.opts.shared {
+		return false
+	}
+	_, _, err := f.srv.opts.engine.Load(context.Background(), f.fullName(key))
+	return err == nil
+}
+
+// find returns key's instance when it exists, loading it from the engine
+// when another node made it, for Delete and Reset, which end an instance
+// wherever it was created.
+func (f *family[T]) find(key string) (*instance[T], bool) {
+	in, ok := f.existing(key)
+	if ok && (in.exists() || !f.srv.opts.shared) {
+		return in, true // Delete and Reset see for themselves whether it is live
+	}
+	if !f.srv.opts.shared || (!ok && !f.has(key)) {
+		return nil, false
+	}
+	in = f.acquire(key)
+	in.watch()
+	if _, _, err := in.load(); err != nil {
+		f.srv.listeners.failed(err, "")
+		return nil, false
+	}
+	return in, true
 }
 
 func (f *family[T]) remove(key string) bool {
-	in, ok := f.existing(key)
+	in, ok := f.find(key)
 	return ok && in.remove()
 }
 
 func (f *family[T]) reset(key string) {
-	if in, ok := f.existing(key); ok {
+	if in, ok := f.find(key); ok {
 		in.reset()
 	}
 }
@@ -173,12 +201,32 @@ func (f *family[T]) subscriberCount(key string) int {
 	return 0
 }
 
+// names returns the full names of the instances that exist, on any node.
 func (f *family[T]) names() []string {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	names := make([]string, 0, len(f.instances))
+	var names []string
 	for _, in := range f.instances {
-		names = append(names, in.name)
+		if in.exists() {
+			names = append(names, in.name)
+		}
+	}
+	f.mu.Unlock()
+	if f.srv.opts.shared {
+		prefix := f.prefix
+		if prefix == "" {
+			prefix = f.name
+		}
+		all, err := f.srv.opts.engine.Names(context.Background(), prefix)
+		if err != nil {
+			f.srv.listeners.failed(fmt.Errorf("hotstate: store %q: listing instances: %w", f.name, err), "")
+		}
+		for _, n := range all {
+			// Only this store's: not a longer static name, nor an
+			// instance of a family with a longer prefix.
+			if def, _, ok := f.srv.resolve(n); ok && def == storeDef(f) && !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
 	}
 	return names
 }

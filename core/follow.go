@@ -213,10 +213,10 @@ func (in *instance[T]) farewell() {
 	in.fam.srv.listeners.deleted(in.name)
 }
 
-// load reads the instance from the engine's log under the writers' turn.
-// When the log holds a lifetime some node created, the instance takes it
-// and adopted is true; otherwise at is where the log ends (the zero
-// Position, or a lifetime begun by Reset), for a creation to follow.
+// load reads the instance from the engine's log under the writers' turn
+// and takes the lifetime it holds. adopted reports a lifetime some node
+// created; otherwise at is where the log ends (the zero Position, or a
+// lifetime begun by Reset), for a creation to follow.
 func (in *instance[T]) load() (at Position, adopted bool, err error) {
 	in.wmu.Lock()
 	defer in.wmu.Unlock()
@@ -227,21 +227,15 @@ func (in *instance[T]) load() (at Position, adopted bool, err error) {
 	case err != nil:
 		return Position{}, false, storeErr(in.name, err)
 	}
-	at = snap.Position
-	if n := len(after); n > 0 {
-		at = after[n-1].Position
-	}
-	if !createdEpoch(snap.Epoch) {
-		return at, false, nil
-	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if err := in.loadLocked(snap, after); err != nil {
-		return at, false, err
+		return Position{}, false, err
 	}
-	in.initialized = true
-	in.ready.Store(true)
-	return at, true, nil
+	created := createdEpoch(in.epoch)
+	in.initialized = created
+	in.ready.Store(created)
+	return Position{Epoch: in.epoch, Version: in.version}, created, nil
 }
 
 // loadLocked brings the state to a snapshot from the log and the patches

@@ -121,23 +121,32 @@ func (s *session) call(f wire.Frame) {
 	go func() {
 		defer s.wg.Done()
 		defer func() { <-s.calls }()
-		s.answer(f.ID, fn.call, f.Value)
+		s.answer(f.Name, f.ID, fn.call, f.Value)
 	}()
 }
 
 // answer runs one call and sends its res frame.
-func (s *session) answer(id uint64, h handler, args []byte) {
+func (s *session) answer(name string, id uint64, h handler, args []byte) {
+	start := s.srv.opts.obs.start()
+	frame, code := s.result(id, h, args)
+	s.srv.opts.obs.called(name, start, code)
+	s.w.sendNow(frame)
+}
+
+// result runs one call and returns its res frame and the code its caller
+// is told, "ok" for a result.
+func (s *session) result(id uint64, h handler, args []byte) (frame []byte, code string) {
 	result, err := s.invoke(s.callCtx, h, args)
 	if err != nil {
-		s.w.sendNow(wire.EncodeFailure(id, callError(err)))
-		return
+		e := callError(err)
+		return wire.EncodeFailure(id, e), e.Code
 	}
-	frame, err := wire.EncodeResult(id, result)
+	frame, err = wire.EncodeResult(id, result)
 	if err != nil {
 		s.srv.listeners.failed(fmt.Errorf("hotstate: encoding a result: %w", err), s.caller.ID)
-		frame = wire.EncodeFailure(id, internalError)
+		return wire.EncodeFailure(id, internalError), internalError.Code
 	}
-	s.w.sendNow(frame)
+	return frame, "ok"
 }
 
 // callError is what the caller of a failed function is told: the code and
@@ -208,5 +217,6 @@ func (s *session) funcBucket(name string, fn *function) *bucket {
 }
 
 func (s *session) fail(id uint64, code, msg string) {
+	s.srv.opts.obs.refused(code)
 	s.w.push(wire.EncodeFailure(id, wire.Error{Code: code, Message: msg}))
 }

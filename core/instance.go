@@ -41,6 +41,8 @@ type instance[T any] struct {
 	// saver runs OnSave; nil until the first change with the hook set.
 	saver *saver[T]
 
+	// pending holds the Updates and Sets waiting for the writers' turn.
+	pending pending[T]
 	// follow applies changes other nodes commit.
 	follow follower
 	// gone is set once the instance's end was seen through on this node.
@@ -54,6 +56,14 @@ func newInstance[T any](f *family[T], key string) *instance[T] {
 	in.snapshot = in.encodeSnap
 	in.owner = in
 	return in
+}
+
+// exists reports whether the instance has a lifetime here: created, or
+// reset, and not deleted.
+func (in *instance[T]) exists() bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.epoch != 0 && !in.deleted
 }
 
 // encodeSnap is the topic's snapshot: the state at the current position.
@@ -195,12 +205,16 @@ func (in *instance[T]) appendLatest(build func(at Position) (Change, error)) (c 
 // It reports false when the instance went away first (deleted or reset),
 // so the caller retries with a fresh one.
 func (in *instance[T]) join(s *session, f wire.Frame) (joined bool, err error) {
-	var added bool
 	// Counted before the snapshot is queued, so whoever hears of the
-	// subscription counts it.
-	in.count(1)
+	// subscription counts it; a connection subscribing again holds the
+	// same subscription.
+	var added bool
+	counted := !s.holds(in.name, in.owner)
+	if counted {
+		in.count(1)
+	}
 	defer func() {
-		if !joined || err != nil || !added {
+		if counted && (!joined || err != nil || !added) {
 			in.count(-1)
 		}
 	}()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/hotstate/hotstate/core/wire"
@@ -190,10 +191,13 @@ func (e *MemoryEngine) Watch(name string, fn func(Change)) (stop func()) {
 }
 
 // Publish implements Engine.
+// Listeners run outside the engine's lock: they may take locks of their
+// own that are held around other calls into the engine.
 func (e *MemoryEngine) Publish(_ context.Context, channel string, msg []byte) error {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, l := range e.channels[channel] {
+	ls := slices.Clone(e.channels[channel])
+	e.mu.Unlock()
+	for _, l := range ls {
 		l.msg(msg)
 	}
 	return nil
@@ -226,4 +230,17 @@ func (e *MemoryEngine) AddSubscribers(_ context.Context, name string, delta int)
 	}
 	e.counts[name] = n
 	return n, nil
+}
+
+// Names implements Engine.
+func (e *MemoryEngine) Names(_ context.Context, prefix string) ([]string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var names []string
+	for name, l := range e.logs {
+		if l.end != (Position{}) && strings.HasPrefix(name, prefix) {
+			names = append(names, name)
+		}
+	}
+	return names, nil
 }

@@ -37,6 +37,7 @@ type options struct {
 	shared    bool
 	saveQuiet time.Duration
 	saveMax   time.Duration
+	obs       *Observer // nil unless WithObserver
 }
 
 func defaultOptions() options {

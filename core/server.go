@@ -67,6 +67,7 @@ func New(opts ...Option) *Server {
 	} else {
 		s.opts.shared = true
 	}
+	s.opts.engine = s.opts.obs.engine(s.opts.engine)
 	s.listeners.srv = s
 	s.listenEvents()
 	return s

@@ -72,6 +72,7 @@ func newSession(srv *Server, conn Conn) *session {
 // run serves the connection until it ends and then releases everything the
 // session held.
 func (s *session) run() error {
+	s.srv.opts.obs.opened(s)
 	s.w.push(wire.EncodeHello(s.caller.ID))
 	if hb := s.srv.opts.heartbeat; hb > 0 {
 		s.beat = startHeartbeat(s, hb)
@@ -84,6 +85,7 @@ func (s *session) run() error {
 	s.wg.Wait()
 	s.dropAll()
 	s.srv.forget(s)
+	s.srv.opts.obs.closed(s)
 	s.srv.listeners.disconnected(s.caller)
 	return err
 }
@@ -167,6 +169,7 @@ func (s *session) handle(b []byte) {
 
 // reject sends an err frame and tells the error listeners.
 func (s *session) reject(store, code, msg string) {
+	s.srv.opts.obs.refused(code)
 	s.w.push(wire.EncodeErr(store, wire.Error{Code: code, Message: msg}))
 	s.srv.listeners.failed(fmt.Errorf("hotstate: client %s: %s: %s", s.caller.ID, code, msg), s.caller.ID)
 }
@@ -252,12 +255,20 @@ func (s *session) addSub(name string, sub subscription) error {
 	return nil
 }
 
+// holds reports whether the session holds sub as its subscription to name.
+func (s *session) holds(name string, sub subscription) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.subs[name] == sub
+}
+
 // dropSub forgets a subscription the instance ended (a deleted store).
 // Called with the instance's lock held.
 func (s *session) dropSub(name string, sub subscription) {
 	s.mu.Lock()
 	if s.subs[name] == sub {
 		delete(s.subs, name)
+		s.srv.opts.obs.unsubscribed(sub)
 	}
 	s.mu.Unlock()
 }
@@ -275,6 +286,7 @@ func (s *session) unsubscribe(name string) {
 // left ends a subscription the session let go of.
 func (s *session) left(name string, sub subscription) {
 	sub.unsubscribe(s)
+	s.srv.opts.obs.unsubscribed(sub)
 	if p := s.srv.presence.Load(); p != nil {
 		p.leave(name, s.caller)
 	}

@@ -106,6 +106,7 @@ func (t *topic) joinLocked(s *session, f wire.Frame) (added bool, err error) {
 	for _, m := range missed {
 		s.w.push(m)
 	}
+	s.srv.opts.obs.subscribed(t.owner, resumed, had)
 	return !had, nil
 }
 

@@ -40,6 +40,7 @@ type writer struct {
 	timeout *time.Timer
 	// drainFn is w.drain as one method value, not one per start.
 	drainFn func()
+	obs     *Observer
 
 	mu     sync.Mutex // guards everything below
 	frames [][]byte
@@ -66,6 +67,7 @@ func newWriter(ctx context.Context, conn Conn, clientID string, o *options, log 
 		writeTimeout: o.writeTimeout,
 		wg:           wg,
 		stopped:      stopped,
+		obs:          o.obs,
 	}
 	w.wctx, w.wcancel = context.WithCancel(ctx)
 	w.timeout = time.AfterFunc(time.Hour, w.wcancel)
@@ -90,11 +92,13 @@ func (w *writer) push(frame []byte) bool {
 		backlog = w.size + len(frame) - len(w.frames[0])
 	}
 	if backlog > w.max {
+		w.obs.slowConsumer(w.clientID)
 		w.closeLocked(wire.CloseSlowConsumer, "slow consumer", true)
 		return false
 	}
 	w.frames = append(w.frames, frame)
 	w.size += len(frame)
+	w.obs.queued(len(frame))
 	w.startLocked()
 	return true
 }
@@ -114,6 +118,7 @@ func (w *writer) closeLocked(code int, reason string, abort bool) {
 	}
 	w.code, w.reason = code, reason
 	if abort {
+		w.obs.queued(-w.size)
 		clear(w.frames)
 		w.frames, w.size = w.frames[:0], 0
 		w.wcancel()
@@ -159,6 +164,7 @@ func (w *writer) next(written [][]byte) (frames [][]byte, code int, reason strin
 		w.turn = false
 		return nil, 0, "", false
 	}
+	w.obs.queued(-w.size)
 	frames, w.frames, w.spare, w.size = w.frames, w.spare, nil, 0
 	return frames, w.code, w.reason, true
 }

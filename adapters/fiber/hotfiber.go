@@ -21,6 +21,7 @@ package hotfiber
 
 import (
 	"errors"
+	"net/http"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/log"
@@ -37,17 +38,15 @@ type optionFunc func(*config)
 
 func (f optionFunc) apply(c *config) { f(c) }
 
-type config struct {
-	origins  []string
-	identity func(c *fiber.Ctx) (any, error)
-}
+// config is what the options set; Handler adds the logger.
+type config = fastws.Config[*fiber.Ctx]
 
 // WithOriginPatterns allows cross-origin handshakes from origins matching
 // the patterns (see hotstate.OriginAllowed). By default only same-origin
 // browsers and clients that send no Origin may connect; others get 403
 // before any upgrade.
 func WithOriginPatterns(patterns ...string) Option {
-	return optionFunc(func(c *config) { c.origins = append(c.origins, patterns...) })
+	return optionFunc(func(c *config) { c.Origins = append(c.Origins, patterns...) })
 }
 
 // WithIdentity sets a hook that runs before the upgrade, after the app's
@@ -61,19 +60,33 @@ func WithOriginPatterns(patterns ...string) Option {
 // (utils.CopyString) unless the app is configured Immutable. A panic in fn
 // is recovered: the client gets 500 and the value goes to Fiber's log.
 func WithIdentity(fn func(c *fiber.Ctx) (any, error)) Option {
-	return optionFunc(func(c *config) { c.identity = fn })
+	return optionFunc(func(c *config) { c.Identity = fn })
+}
+
+// WithHeaders keeps the named request headers for the connection's life,
+// in hotstate.ConnInfo.Header, where function handlers and listeners read
+// them through Caller.Header. By default no header is kept: the identity
+// hook sees the whole request before the upgrade, and what it returns
+// stays with the connection as Caller.Identity, while a header map kept
+// for every connection costs memory and holds its cookies.
+func WithHeaders(names ...string) Option {
+	return optionFunc(func(c *config) {
+		for _, n := range names {
+			c.Headers = append(c.Headers, http.CanonicalHeaderKey(n))
+		}
+	})
 }
 
 // Handler returns a fiber.Handler that upgrades the request to a WebSocket
 // connection served by srv until it closes. A request that is not a
 // WebSocket handshake gets 426.
 func Handler(srv *hotstate.Server, opts ...Option) fiber.Handler {
-	cfg := &config{}
+	cfg := &config{Logf: logf}
 	for _, o := range opts {
 		o.apply(cfg)
 	}
 	return func(c *fiber.Ctx) error {
-		status, msg, err := fastws.Handshake(srv, c.Context(), c, cfg.origins, cfg.identity, logf)
+		status, msg, err := fastws.Handshake(srv, c.Context(), c, cfg)
 		if err != nil {
 			return refusal(err)
 		}

@@ -1,8 +1,8 @@
 // Package enginetest is the conformance suite every hotstate.Engine runs:
 // ordered versions under concurrent writers, refused stale appends,
 // catch-up and resume from a version, lifetimes and epochs, snapshots
-// after the log is trimmed, deletion, watching, messages and subscriber
-// counts. An engine's tests call Run with a constructor:
+// after the log is trimmed, deletion, watching, messages, subscriber
+// counts and listing. An engine's tests call Run with a constructor:
 //
 //	func TestConformance(t *testing.T) {
 //		enginetest.Run(t, func(t *testing.T, cfg enginetest.Config) hotstate.Engine {
@@ -49,6 +49,7 @@ var cases = []struct {
 	{"Watch", testWatch, Config{MaxChanges: 1000}},
 	{"PublishListen", testPublish, Config{MaxChanges: 1000}},
 	{"Subscribers", testSubscribers, Config{MaxChanges: 1000}},
+	{"Names", testNames, Config{MaxChanges: 1000}},
 }
 
 // Run runs every case against engines made by newEngine.
@@ -411,5 +412,34 @@ func testSubscribers(t *testing.T, e hotstate.Engine) {
 	}
 	if n, err := e.AddSubscribers(ctx(t), "T", 0); err != nil || n != 0 {
 		t.Fatalf("count of an instance nobody subscribed = %d, %v", n, err)
+	}
+}
+
+// testNames: the instances that exist are listed by prefix, whatever their
+// names hold; a deleted one is not.
+func testNames(t *testing.T, e hotstate.Engine) {
+	names := []string{"Room:a", "Room:b.c", "Room:*", "Room:[x]", "Room:{y}", "Rooms", "Todos"}
+	for i, n := range names {
+		grow(t, e, n, uint64(i+1), 1)
+	}
+	del := hotstate.Change{Position: pos(1, 2), Frame: wire.EncodeDel("Room:a")}
+	if err := e.Append(ctx(t), "Room:a", pos(1, 1), del); err != nil {
+		t.Fatal(err)
+	}
+	for prefix, want := range map[string][]string{
+		"Room:":  {"Room:*", "Room:[x]", "Room:b.c", "Room:{y}"},
+		"Room":   {"Room:*", "Room:[x]", "Room:b.c", "Room:{y}", "Rooms"},
+		"Room:*": {"Room:*"},
+		"Todos":  {"Todos"},
+		"None":   nil,
+	} {
+		got, err := e.Names(ctx(t), prefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("Names(%q) = %q, want %q", prefix, got, want)
+		}
 	}
 }

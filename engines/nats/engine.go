@@ -69,6 +69,9 @@ type Engine struct {
 	node       string
 	nodeTTL    time.Duration
 	log        *slog.Logger
+	// disconnect closes a connection the engine made itself (Connect);
+	// nil for the caller's.
+	disconnect func()
 
 	logs   jetstream.Stream
 	snaps  jetstream.Stream
@@ -267,6 +270,9 @@ func (e *Engine) Close() {
 		// After the heartbeat stopped, which could mark the node alive
 		// again.
 		e.forgetNode()
+		if e.disconnect != nil {
+			e.disconnect()
+		}
 	})
 }
 

@@ -14,7 +14,8 @@
 //
 // Keys, for the prefix P and the instance name N:
 //
-//	{P:N}:m   hash e, v: where the log ends; missing means the zero Position
+//	{P:N}:m   hash e, v: where the log ends (missing: the zero Position);
+//	          n: the nonce of the append that got it there
 //	{P:N}:s   hash e, v, f: the latest snapshot (creation, Set or checkpoint)
 //	{P:N}:x   stream of changes, entry id "<version>-1", fields e, v, f
 //	{P:N}:n   hash node id → that node's subscribers of the instance
@@ -73,6 +74,10 @@ type Engine struct {
 	// write them again when Redis has lost them (see heartbeat).
 	counts  map[string]int
 	beating bool
+
+	// disconnect closes a client the engine made itself (Dial); nil for
+	// the caller's.
+	disconnect func() error
 }
 
 // Option configures an Engine made by New.
@@ -172,6 +177,9 @@ func (e *Engine) Close() {
 		// After the heartbeat stopped, which could mark the node alive
 		// again.
 		e.forgetNode()
+		if e.disconnect != nil {
+			_ = e.disconnect()
+		}
 	})
 }
 
@@ -216,6 +224,13 @@ const opTimeout = 5 * time.Second
 
 func u(n uint64) string { return strconv.FormatUint(n, 10) }
 
+// nonce names one Append, for the script to recognise its own retry.
+func nonce() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
 // entryID is the stream id of the change at version v: the version in the
 // id lets readers range over versions, and the stream's own ordering of
 // ids refuses a version that does not grow.
@@ -243,7 +258,7 @@ func (e *Engine) Append(ctx context.Context, name string, prev hotstate.Position
 	k := e.keys(name)
 	res, err := appendScript.Run(ctx, e.rdb, []string{k.meta, k.stream, k.snap},
 		u(prev.Epoch), u(prev.Version), u(c.Epoch), u(c.Version), kind, follows, id,
-		c.Frame, e.maxChanges, k.wake, tombstoneTTL.Milliseconds()).Slice()
+		c.Frame, e.maxChanges, k.wake, tombstoneTTL.Milliseconds(), nonce()).Slice()
 	if err != nil {
 		return fmt.Errorf("hotstate: redis: append to %q: %w", name, down(err))
 	}

@@ -12,7 +12,11 @@ import "github.com/redis/go-redis/v9"
 // ARGV: prev epoch, prev version, epoch, version, kind (l a new lifetime,
 // s a Set, p a patch, d a deletion), follows ("1" when the change is at
 // prev's epoch and next version), stream id, frame, changes kept, wake-up
-// channel, milliseconds a deleted instance's stream stays.
+// channel, milliseconds a deleted instance's stream stays, and the
+// append's nonce: random, the same when go-redis sends the script again
+// after a connection failed, so that a retry of an append that did reach
+// Redis finds it done instead of refusing it as a conflict (which would
+// make the writer apply its change twice).
 //
 // It returns {1} when the change is in the log, {0, epoch, version} when
 // the log ends elsewhere (a conflict), and {2} when the change does not
@@ -21,6 +25,9 @@ var appendScript = redis.NewScript(`
 local cur = redis.call('HMGET', KEYS[1], 'e', 'v')
 local e, v = cur[1] or '0', cur[2] or '0'
 if e ~= ARGV[1] or v ~= ARGV[2] then
+	if e == ARGV[3] and v == ARGV[4] and redis.call('HGET', KEYS[1], 'n') == ARGV[12] then
+		return {1}
+	end
 	return {0, e, v}
 end
 local kind = ARGV[5]
@@ -46,7 +53,7 @@ end
 -- default), so a short log would not be trimmed at all. Since finds the
 -- trimmed part by the first entry's version either way.
 redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[9], ARGV[7], 'e', ARGV[3], 'v', ARGV[4], 'f', ARGV[8])
-redis.call('HSET', KEYS[1], 'e', ARGV[3], 'v', ARGV[4])
+redis.call('HSET', KEYS[1], 'e', ARGV[3], 'v', ARGV[4], 'n', ARGV[12])
 if kind ~= 'p' then
 	redis.call('HSET', KEYS[3], 'e', ARGV[3], 'v', ARGV[4], 'f', ARGV[8])
 end

@@ -6,6 +6,11 @@
 // (it cannot set headers on one); function handlers then see the user as
 // Caller.Identity, and the function whoami returns it.
 //
+// With -redis redis://127.0.0.1:6379 (or -nats nats://127.0.0.1:4222,
+// JetStream enabled) every server started with the same flag shares the
+// stores, so several of them, on other ports, make one cluster: a client
+// of any sees the changes made through every other.
+//
 // With -gen-ts web/schema.ts it writes the TypeScript types of its stores,
 // functions and events, which the web page imports, and exits; a test
 // fails when the file is stale.
@@ -25,10 +30,13 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	hothttp "github.com/hotstate/hotstate/adapters/nethttp"
 	hotstate "github.com/hotstate/hotstate/core"
 	"github.com/hotstate/hotstate/core/tsgen"
+	hotnats "github.com/hotstate/hotstate/engines/nats"
+	hotredis "github.com/hotstate/hotstate/engines/redis"
 	"github.com/hotstate/hotstate/examples/app"
 )
 
@@ -37,6 +45,8 @@ func main() {
 	host := flag.String("host", "localhost", "address to bind")
 	web := flag.String("web", "", "directory of a web page to serve to plain HTTP requests")
 	tokens := flag.String("tokens", "", "comma-separated user=token pairs; when set, a connection must carry ?token= of one of them")
+	redisURL := flag.String("redis", "", "share the stores with other servers through this Redis (redis://host:port)")
+	natsURL := flag.String("nats", "", "share the stores with other servers through this NATS JetStream (nats://host:port)")
 	genTS := flag.String("gen-ts", "", "write the TypeScript types of the stores, functions and events to this file (- for standard output) and exit")
 	flag.Parse()
 
@@ -53,7 +63,17 @@ func main() {
 	}
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	srv := hotstate.New(hotstate.WithLogger(logger))
+	srvOpts := []hotstate.Option{hotstate.WithLogger(logger)}
+	eng, err := engine(*redisURL, *natsURL)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if eng != nil {
+		defer eng.Close()
+		srvOpts = append(srvOpts, hotstate.WithEngine(eng))
+	}
+	srv := hotstate.New(srvOpts...)
 	app.New(srv)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -76,6 +96,28 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+// closingEngine is an engine this program made and closes on its way out.
+type closingEngine interface {
+	hotstate.Engine
+	Close()
+}
+
+// engine connects to the Redis or NATS server a flag names, so that every
+// server started with the same flag shares the stores; nil without either.
+func engine(redisURL, natsURL string) (closingEngine, error) {
+	switch {
+	case redisURL != "" && natsURL != "":
+		return nil, fmt.Errorf("todo: -redis and -nats are alternatives")
+	case redisURL != "":
+		return hotredis.Dial(redisURL)
+	case natsURL != "":
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return hotnats.Connect(ctx, natsURL)
+	}
+	return nil, nil
 }
 
 // typesServer registers everything the server may serve, whoami included,

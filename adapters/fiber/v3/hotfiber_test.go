@@ -3,6 +3,7 @@ package hotfiber_test
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -212,4 +213,35 @@ func TestTLS(t *testing.T) {
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}
 	defer tr.CloseIdleConnections()
 	hotstatetest.CheckTLS(t, "wss://"+ln.Addr().String()+"/ws", &http.Client{Transport: tr})
+}
+
+// TestWithHeaders: a connection keeps the request headers named with
+// WithHeaders and no others, cookies included; without the option it
+// keeps none.
+func TestWithHeaders(t *testing.T) {
+	header := http.Header{
+		"X-Tenant":      {"acme"},
+		"Cookie":        {"session=secret"},
+		"Authorization": {"Bearer secret"},
+	}
+	for _, tc := range []struct {
+		opts []hotfiber.Option
+		want string
+	}{
+		{nil, "map[]"},
+		{[]hotfiber.Option{hotfiber.WithHeaders("x-tenant", "X-Absent")}, "map[X-Tenant:[acme]]"},
+		{[]hotfiber.Option{hotfiber.WithHeaders("cookie")}, "map[Cookie:[session=secret]]"},
+	} {
+		srv := hotstate.New()
+		srv.HandleFunc("header", func(ctx context.Context, args any) (any, error) {
+			c, _ := hotstate.CallerFrom(ctx)
+			return fmt.Sprint(c.Header), nil
+		})
+		app := newApp()
+		app.Get("/ws", hotfiber.Handler(srv, tc.opts...))
+		p := hotstatetest.Dial(t, serve(t, srv, app)+"/ws", header)
+		if got := hotstatetest.Decode(t, p.Call(1, "header", nil).Value); got != tc.want {
+			t.Errorf("%d options: Caller.Header = %v, want %s", len(tc.opts), got, tc.want)
+		}
+	}
 }

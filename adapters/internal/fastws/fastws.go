@@ -11,6 +11,7 @@
 package fastws
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -30,6 +31,21 @@ type Logf func(format string, args ...any)
 // The client gets 500 for it and never the panic's value.
 var ErrPanicked = errors.New("fastws: identity hook panicked")
 
+// Config is what an adapter's options set, for Handshake.
+type Config[C any] struct {
+	// Origins are the patterns a cross-origin handshake must match (see
+	// hotstate.OriginAllowed).
+	Origins []string
+	// Identity is the identity hook, run on the framework's context; nil
+	// when there is none.
+	Identity func(C) (any, error)
+	// Headers are the canonical names of the request headers a connection
+	// keeps in ConnInfo.Header; none when empty.
+	Headers []string
+	// Logf reports what no client may see.
+	Logf Logf
+}
+
 // Handshake answers the WebSocket handshake in rc, whose framework context
 // is c, and has the connection served by srv once the framework's handler
 // has returned. In order:
@@ -45,15 +61,15 @@ var ErrPanicked = errors.New("fastws: identity hook panicked")
 //     status.
 //
 // Status 0 and a nil error mean the connection was upgraded.
-func Handshake[C any](srv *hotstate.Server, rc *fasthttp.RequestCtx, c C, origins []string, hook func(C) (any, error), logf Logf) (status int, message string, hookErr error) {
-	if status, message := refusal(rc, origins); status != 0 {
+func Handshake[C any](srv *hotstate.Server, rc *fasthttp.RequestCtx, c C, cfg *Config[C]) (status int, message string, hookErr error) {
+	if status, message := refusal(rc, cfg.Origins); status != 0 {
 		return status, message, nil
 	}
-	identity, err := identify(c, hook, logf)
+	identity, err := identify(c, cfg.Identity, cfg.Logf)
 	if err != nil {
 		return 0, "", err
 	}
-	if status := upgrade(srv, rc, identity, logf); status != 0 {
+	if status := upgrade(srv, rc, identity, cfg.Headers, cfg.Logf); status != 0 {
 		return status, http.StatusText(status), nil
 	}
 	return 0, "", nil
@@ -99,8 +115,8 @@ var noWriteBuffers sync.Pool
 // copied now, since fasthttp reuses rc. If the upgrader refuses the
 // handshake, upgrade returns the status to answer with and nothing was
 // upgraded.
-func upgrade(srv *hotstate.Server, rc *fasthttp.RequestCtx, identity any, logf Logf) (status int) {
-	info := hotstate.ConnInfo{RemoteAddr: rc.RemoteAddr().String(), Header: header(rc), Identity: identity}
+func upgrade(srv *hotstate.Server, rc *fasthttp.RequestCtx, identity any, headers []string, logf Logf) (status int) {
+	info := hotstate.ConnInfo{RemoteAddr: rc.RemoteAddr().String(), Header: keep(rc, headers), Identity: identity}
 	appDone := rc.Done()
 	u := websocket.FastHTTPUpgrader{
 		// refusal has checked the origin, by the rule every transport
@@ -118,13 +134,28 @@ func upgrade(srv *hotstate.Server, rc *fasthttp.RequestCtx, identity any, logf L
 	return status
 }
 
-// header copies the request's headers; fasthttp reuses their memory.
-func header(rc *fasthttp.RequestCtx) http.Header {
-	h := http.Header{}
-	for k, v := range rc.Request.Header.All() {
-		h.Add(string(k), string(v))
+// keep copies the request headers named in names (canonical names) out of
+// rc, whose memory fasthttp reuses; nil when none of them was sent. Every
+// other header, cookies included, stays behind with the request.
+func keep(rc *fasthttp.RequestCtx, names []string) http.Header {
+	if len(names) == 0 {
+		return nil
 	}
-	return h
+	var kept http.Header
+	// Compared without regard to case: an app may have turned fasthttp's
+	// normalizing of header names off.
+	for k, v := range rc.Request.Header.All() {
+		for _, name := range names {
+			if len(k) == len(name) && bytes.EqualFold(k, []byte(name)) {
+				if kept == nil {
+					kept = make(http.Header, len(names))
+				}
+				kept[name] = append(kept[name], string(v))
+				break
+			}
+		}
+	}
+	return kept
 }
 
 // serve runs one upgraded connection. It returns only when nothing touches

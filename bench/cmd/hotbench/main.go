@@ -4,6 +4,8 @@
 //	go run ./bench/cmd/hotbench                  # the full suite
 //	go run ./bench/cmd/hotbench -quick           # CI smoke run, under two minutes
 //	go run ./bench/cmd/hotbench -json out.json   # also write every figure
+//	go run ./bench/cmd/hotbench -cluster redis,nats -cluster-only
+//	                                             # three nodes on a private engine against centrifuge with Redis
 //
 // docs/BENCHMARKS.md describes the method and holds the latest full run.
 package main

@@ -12,6 +12,9 @@ const (
 	feedStore   = "Feed" // hotstate store name
 	feedChannel = "feed" // centrifuge channel
 	echoFunc    = "echo" // the RPC every system answers
+	// counterStore is the store the update measurements change: hotstate
+	// only, since the peers keep no state.
+	counterStore = "Counter"
 )
 
 // Feed is the state of the fan-out store. Each publish changes Seq and the
@@ -26,6 +29,11 @@ type Message struct {
 	From string `json:"from"`
 	Text string `json:"text"`
 	TS   string `json:"ts"`
+}
+
+// Counter is the state of the counter store; each update adds one to N.
+type Counter struct {
+	N uint64 `json:"n"`
 }
 
 // EchoArgs is what the RPC scenario sends and gets back.

@@ -72,3 +72,23 @@ func (h *hist) snapshot() (total uint64, quantile func(q float64) float64) {
 		return 0
 	}
 }
+
+// buckets returns the non-empty buckets, to send to another process.
+func (h *hist) buckets() map[int]uint64 {
+	out := map[int]uint64{}
+	for i := range h.counts {
+		if n := h.counts[i].Load(); n > 0 {
+			out[i] = n
+		}
+	}
+	return out
+}
+
+// add adds what buckets returned, perhaps in another process.
+func (h *hist) add(counts map[int]uint64) {
+	for i, n := range counts {
+		if i >= 0 && i < histBuckets {
+			h.counts[i].Add(n)
+		}
+	}
+}

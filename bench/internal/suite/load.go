@@ -44,6 +44,29 @@ type LoadParams struct {
 	// Profile, when set, is the path prefix of CPU and allocation profiles
 	// the server writes during the measured phase.
 	Profile string `json:"profile,omitempty"`
+	// Nodes, when set, are the servers of a cluster, used instead of WS,
+	// Ctl and ServerPID: connection i goes to node i mod len(Nodes), the
+	// first node publishes, and the server figures add up every node's.
+	Nodes []Endpoint `json:"nodes,omitempty"`
+	// EnginePID is the cluster's engine server, whose CPU time is reported
+	// beside the nodes'; 0 for none.
+	EnginePID int `json:"enginePid,omitempty"`
+}
+
+// Endpoint is one server process: its WebSocket and control endpoints.
+type Endpoint struct {
+	WS  string `json:"ws"`
+	Ctl string `json:"ctl"`
+	PID int    `json:"pid"`
+}
+
+// endpoints are the servers under load: the cluster's nodes, or the one
+// server.
+func (p LoadParams) endpoints() []Endpoint {
+	if len(p.Nodes) > 0 {
+		return p.Nodes
+	}
+	return []Endpoint{{WS: p.WS, Ctl: p.Ctl, PID: p.ServerPID}}
 }
 
 // LoadResult is what one load generator run measured.
@@ -70,18 +93,23 @@ type FanoutResult struct {
 	RateCPUPerDelivery    float64 `json:"rateCpuPerDeliveryUs"`
 	RateAllocsPerDelivery float64 `json:"rateAllocsPerDelivery"`
 	// Saturation phase.
-	Deliveries        uint64  `json:"deliveries"`
-	Seconds           float64 `json:"seconds"`
-	PerSecond         float64 `json:"perSecond"`
-	ServerCPU         float64 `json:"serverCpu"` // seconds
-	LoadCPU           float64 `json:"loadCpu"`   // seconds
-	PerCPUSecond      float64 `json:"perCpuSecond"`
-	ServerUtil        float64 `json:"serverUtil"` // CPU seconds per second
-	LoadUtil          float64 `json:"loadUtil"`
-	ServerWait        float64 `json:"serverWait"` // run-queue wait seconds per second
-	LoadWait          float64 `json:"loadWait"`
-	AllocsPerDelivery float64 `json:"allocsPerDelivery"`
-	BytesPerDelivery  float64 `json:"bytesPerDelivery"` // WebSocket payload bytes received
+	Deliveries   uint64  `json:"deliveries"`
+	Seconds      float64 `json:"seconds"`
+	PerSecond    float64 `json:"perSecond"`
+	ServerCPU    float64 `json:"serverCpu"` // seconds
+	LoadCPU      float64 `json:"loadCpu"`   // seconds
+	PerCPUSecond float64 `json:"perCpuSecond"`
+	ServerUtil   float64 `json:"serverUtil"` // CPU seconds per second
+	LoadUtil     float64 `json:"loadUtil"`
+	ServerWait   float64 `json:"serverWait"` // run-queue wait seconds per second
+	LoadWait     float64 `json:"loadWait"`
+	// EngineUtil is the cluster's engine server's CPU seconds per second
+	// at saturation (not in PerCPUSecond); RateEngineCPUPerDelivery its
+	// CPU microseconds per delivery at the fixed rate.
+	EngineUtil               float64 `json:"engineUtil,omitempty"`
+	RateEngineCPUPerDelivery float64 `json:"rateEngineCpuPerDeliveryUs,omitempty"`
+	AllocsPerDelivery        float64 `json:"allocsPerDelivery"`
+	BytesPerDelivery         float64 `json:"bytesPerDelivery"` // WebSocket payload bytes received
 }
 
 // RPCResult holds one RPC run.
@@ -122,12 +150,16 @@ type IdleResult struct {
 
 // Load runs one load generator scenario against a running server.
 func Load(ctx context.Context, p LoadParams) (*LoadResult, error) {
-	ctl, err := dialControl(p.Ctl)
-	if err != nil {
-		return nil, err
+	g := &loadgen{p: p, nodes: p.endpoints()}
+	defer g.closeControl()
+	for _, ep := range g.nodes {
+		ctl, err := dialControl(ep.Ctl)
+		if err != nil {
+			return nil, err
+		}
+		g.ctls = append(g.ctls, ctl)
 	}
-	defer ctl.close()
-	g := &loadgen{p: p, ctl: ctl}
+	g.ctl = g.ctls[0]
 	defer g.stop()
 	switch p.Mode {
 	case ModeFanout:
@@ -140,8 +172,10 @@ func Load(ctx context.Context, p LoadParams) (*LoadResult, error) {
 
 // loadgen is one load generator run.
 type loadgen struct {
-	p   LoadParams
-	ctl *ctlConn
+	p     LoadParams
+	nodes []Endpoint
+	ctls  []*ctlConn // one per node
+	ctl   *ctlConn   // the first node's, which publishes
 
 	clients []*client
 	wg      sync.WaitGroup // the client goroutines
@@ -173,6 +207,12 @@ func (g *loadgen) err() error {
 	return g.firstErr
 }
 
+func (g *loadgen) closeControl() {
+	for _, c := range g.ctls {
+		c.close()
+	}
+}
+
 // stop closes every client and waits for their goroutines.
 func (g *loadgen) stop() {
 	g.done.Store(true)
@@ -199,7 +239,7 @@ func (g *loadgen) connectAll(ctx context.Context, sub bool) (time.Duration, erro
 					return
 				}
 				cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-				c, err := connect(cctx, g.p.System, g.p.WS, sourceAddr(i, g.p.PerAddr), sub)
+				c, err := connect(cctx, g.p.System, g.nodes[i%len(g.nodes)].WS, sourceAddr(i, g.p.PerAddr), sub)
 				cancel()
 				mu.Lock()
 				if err != nil {
@@ -242,22 +282,32 @@ func sourceAddr(i, perAddr int) *net.TCPAddr {
 	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(host))}
 }
 
-// waitSubs waits until the server counts want subscribers.
+// waitSubs waits until every server counts at least the subscribers
+// connected to it, of want in all. (A hotstate node counts the cluster's,
+// a centrifuge node its own.)
 func (g *loadgen) waitSubs(want int) error {
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		s, err := g.ctl.call("subs")
-		if err != nil {
-			return err
+	k := len(g.nodes)
+	for j, ctl := range g.ctls {
+		share := want / k
+		if j < want%k {
+			share++
 		}
-		if n, _ := strconv.Atoi(s); n >= want {
-			return nil
+		for {
+			s, err := ctl.call("subs")
+			if err != nil {
+				return err
+			}
+			if n, _ := strconv.Atoi(s); n >= share {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("suite: server %d counts %s subscribers, want %d", j+1, s, share)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("suite: server counts %s subscribers, want %d", s, want)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
+	return nil
 }
 
 func (g *loadgen) readLoop(c *client) {
@@ -373,6 +423,7 @@ func (g *loadgen) fanout(ctx context.Context) (*LoadResult, error) {
 	f.P50ms, f.P99ms = q(0.50)/1e6, q(0.99)/1e6
 	if lm.ops > 0 {
 		f.RateCPUPerDelivery = lm.serverCPU / float64(lm.ops) * 1e6
+		f.RateEngineCPUPerDelivery = lm.engineCPU / float64(lm.ops) * 1e6
 		f.RateAllocsPerDelivery = lm.allocsPerOp()
 	}
 
@@ -424,6 +475,7 @@ func (g *loadgen) fanout(ctx context.Context) (*LoadResult, error) {
 	f.PerSecond, f.PerCPUSecond = m.perSecond(), m.perCPU()
 	f.ServerUtil, f.LoadUtil = m.serverCPU/m.seconds, m.loadCPU/m.seconds
 	f.ServerWait, f.LoadWait = m.serverWait/m.seconds, m.loadWait/m.seconds
+	f.EngineUtil = m.engineCPU / m.seconds
 	f.AllocsPerDelivery = m.allocsPerOp()
 	return res, nil
 }
@@ -507,8 +559,9 @@ func (g *loadgen) rpc(ctx context.Context) (*LoadResult, error) {
 type measurement struct {
 	ops       uint64
 	seconds   float64
-	serverCPU float64
+	serverCPU float64 // every server's, added up
 	loadCPU   float64
+	engineCPU float64 // the engine server's
 	// Run-queue waits: time each process was runnable but not running.
 	serverWait float64
 	loadWait   float64
@@ -536,12 +589,54 @@ func (m measurement) allocsPerOp() float64 {
 // with the server profiling when asked to.
 func (g *loadgen) measure(fn func() (uint64, error)) (measurement, error) {
 	if g.p.Profile != "" {
-		if _, err := g.ctl.call("prof " + g.p.Profile); err != nil {
-			return measurement{}, err
+		for j, ctl := range g.ctls {
+			path := g.p.Profile
+			if len(g.ctls) > 1 {
+				path += fmt.Sprintf("-node%d", j+1)
+			}
+			if _, err := ctl.call("prof " + path); err != nil {
+				return measurement{}, err
+			}
+			defer func() { _, _ = ctl.call("unprof") }()
 		}
-		defer func() { _, _ = g.ctl.call("unprof") }()
 	}
 	return g.measureOnly(fn)
+}
+
+// clock is what measureOnly reads at each end of a window.
+type clock struct {
+	serverCPU, serverWait float64
+	loadCPU, loadWait     float64
+	engineCPU             float64
+}
+
+func (g *loadgen) readClock() (clock, error) {
+	var c clock
+	for _, ep := range g.nodes {
+		cpu, err := cpuSeconds(ep.PID)
+		if err != nil {
+			return c, err
+		}
+		wait, err := runQueueWait(ep.PID)
+		if err != nil {
+			return c, err
+		}
+		c.serverCPU += cpu
+		c.serverWait += wait
+	}
+	var err error
+	if c.loadCPU, err = cpuSeconds(os.Getpid()); err != nil {
+		return c, err
+	}
+	if c.loadWait, err = runQueueWait(os.Getpid()); err != nil {
+		return c, err
+	}
+	if g.p.EnginePID > 0 {
+		if c.engineCPU, err = cpuSeconds(g.p.EnginePID); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
 }
 
 // measureOnly is measure without profiles.
@@ -551,19 +646,7 @@ func (g *loadgen) measureOnly(fn func() (uint64, error)) (measurement, error) {
 	if err != nil {
 		return m, err
 	}
-	srv0, err := cpuSeconds(g.p.ServerPID)
-	if err != nil {
-		return m, err
-	}
-	self0, err := cpuSeconds(os.Getpid())
-	if err != nil {
-		return m, err
-	}
-	srvWait0, err := runQueueWait(g.p.ServerPID)
-	if err != nil {
-		return m, err
-	}
-	selfWait0, err := runQueueWait(os.Getpid())
+	c0, err := g.readClock()
 	if err != nil {
 		return m, err
 	}
@@ -573,39 +656,46 @@ func (g *loadgen) measureOnly(fn func() (uint64, error)) (measurement, error) {
 		return m, err
 	}
 	m.seconds = time.Since(t0).Seconds()
-	srv1, err := cpuSeconds(g.p.ServerPID)
+	c1, err := g.readClock()
 	if err != nil {
 		return m, err
 	}
-	self1, err := cpuSeconds(os.Getpid())
-	if err != nil {
-		return m, err
-	}
-	srvWait1, err := runQueueWait(g.p.ServerPID)
-	if err != nil {
-		return m, err
-	}
-	selfWait1, err := runQueueWait(os.Getpid())
-	if err != nil {
-		return m, err
-	}
-	m.serverWait, m.loadWait = srvWait1-srvWait0, selfWait1-selfWait0
 	s1, err := g.stats()
 	if err != nil {
 		return m, err
 	}
-	m.ops, m.serverCPU, m.loadCPU = ops, srv1-srv0, self1-self0
+	m.ops = ops
+	m.serverCPU, m.serverWait = c1.serverCPU-c0.serverCPU, c1.serverWait-c0.serverWait
+	m.loadCPU, m.loadWait = c1.loadCPU-c0.loadCPU, c1.loadWait-c0.loadWait
+	m.engineCPU = c1.engineCPU - c0.engineCPU
 	m.mallocs = s1.Mallocs - s0.Mallocs
 	return m, nil
 }
 
+// stats returns the servers' allocation counters, added up over a
+// cluster's nodes.
 func (g *loadgen) stats() (serverStats, error) {
-	var s serverStats
-	line, err := g.ctl.call("stats")
-	if err != nil {
-		return s, err
+	var sum serverStats
+	for _, ctl := range g.ctls {
+		var s serverStats
+		line, err := ctl.call("stats")
+		if err != nil {
+			return sum, err
+		}
+		if err := json.Unmarshal([]byte(line), &s); err != nil {
+			return sum, err
+		}
+		sum.Mallocs += s.Mallocs
+		sum.TotalAlloc += s.TotalAlloc
+		sum.HeapInuse += s.HeapInuse
+		sum.StackInuse += s.StackInuse
+		sum.Sys += s.Sys
+		sum.NumGC += s.NumGC
+		sum.Goroutines += s.Goroutines
+		sum.Published += s.Published
+		sum.Subs += s.Subs
 	}
-	return s, json.Unmarshal([]byte(line), &s)
+	return sum, nil
 }
 
 // memSample is the server's memory at one moment, after a GC.

@@ -60,6 +60,8 @@ func suiteMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	phase := fs.Duration("phase", 0, "length of each measured phase (default 5s, 1s with -quick)")
 	profile := fs.String("profile", "", "write server CPU and allocation profiles of the first run here")
 	noPin := fs.Bool("nopin", false, "do not pin processes to CPUs with taskset")
+	cluster := fs.String("cluster", "", "also run the cluster section on these engines, comma-separated: redis, nats (private servers hotbench starts)")
+	clusterOnly := fs.Bool("cluster-only", false, "run only the cluster section")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -89,6 +91,12 @@ func suiteMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		cfg.Phase = *phase
 	}
 	cfg.Pin = !*noPin
+	if *cluster != "" {
+		if cfg.Cluster, err = parseEngines(*cluster); err != nil {
+			return err
+		}
+	}
+	cfg.ClusterOnly = *clusterOnly
 	cfg.Log = stderr
 	if *profile != "" {
 		if err := os.MkdirAll(*profile, 0o755); err != nil {
@@ -171,6 +179,8 @@ func serveMain(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	name := fs.String("system", Hotstate, "hotstate, raw or centrifuge")
 	transport := fs.String("transport", NetHTTP, "what serves hotstate: "+strings.Join(Transports, ", "))
+	engine := fs.String("engine", "", "the engine server a cluster shares (redis://host:port or nats://host:port)")
+	prefix := fs.String("prefix", "hotbench", "the prefix of the cluster's keys and subjects")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -191,7 +201,9 @@ func serveMain(ctx context.Context, args []string, stdout io.Writer) error {
 		_, _ = io.Copy(io.Discard, os.Stdin)
 	})
 	errc := make(chan error, 1)
-	go func() { errc <- Serve(ctx, *name, *transport, wsLn, ctlLn) }()
+	go func() {
+		errc <- Serve(ctx, *name, *transport, sharedEngine{URL: *engine, Prefix: *prefix}, wsLn, ctlLn)
+	}()
 	fmt.Fprintf(stdout, "ready %s %s\n", wsLn.Addr(), ctlLn.Addr())
 	select {
 	case err := <-errc:

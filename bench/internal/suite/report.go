@@ -32,6 +32,9 @@ type Report struct {
 	JS      JSResult     `json:"js"`
 	Targets []Target     `json:"targets"`
 	Errors  []string     `json:"errors,omitempty"`
+	// ClusterOnly is set when the single-node sections did not run.
+	ClusterOnly bool           `json:"clusterOnly,omitempty"`
+	Cluster     *ClusterReport `json:"cluster,omitempty"`
 }
 
 // RunResult is one load generator run as measured.
@@ -466,11 +469,18 @@ func (r *Report) sections() []section {
 	return out
 }
 
-func (r *Report) header() []string {
+func (r *Report) header() []string { return r.headerFor(r.ClusterOnly) }
+
+// headerFor is header; for the cluster section alone it leaves the
+// single-node pinning to the cluster's own line.
+func (r *Report) headerFor(cluster bool) []string {
 	m := r.Machine
 	pin := "not pinned"
 	if r.Pinned {
 		pin = "server on CPU 0, load generator on CPU 1 (taskset)"
+	}
+	if cluster {
+		pin = "placed as the cluster line says"
 	}
 	mode := fmt.Sprintf("median of %d runs", r.Runs)
 	if r.Quick {
@@ -488,6 +498,21 @@ func (r *Report) header() []string {
 	}
 }
 
+// clusterHeader describes the cluster section's processes.
+func (r *Report) clusterHeader() []string {
+	c := r.Cluster
+	var servers []string
+	for _, e := range Engines {
+		if v, ok := c.Servers[e]; ok {
+			servers = append(servers, v)
+		}
+	}
+	return []string{
+		fmt.Sprintf("cluster: %d nodes per system, GOMAXPROCS=1 each; %s", c.Nodes, c.Layout),
+		"engine servers: private, on free ports with temporary directories, started and stopped by hotbench: " + strings.Join(servers, ", "),
+	}
+}
+
 // Text renders the report for a terminal.
 func (r *Report) Text() string {
 	var b strings.Builder
@@ -495,16 +520,30 @@ func (r *Report) Text() string {
 	for _, h := range r.header() {
 		b.WriteString("  " + h + "\n")
 	}
-	for _, s := range r.sections() {
+	var sections []section
+	if !r.ClusterOnly {
+		sections = r.sections()
+	}
+	if r.Cluster != nil {
+		for _, h := range r.clusterHeader() {
+			b.WriteString("  " + h + "\n")
+		}
+		sections = append(sections, r.Cluster.sections()...)
+	}
+	for _, s := range sections {
 		b.WriteString("\n== " + s.title + "\n")
 		b.WriteString(s.t.text())
 		for _, n := range s.notes {
 			b.WriteString("  " + n + "\n")
 		}
 	}
-	if len(r.Errors) > 0 {
+	errs := r.Errors
+	if r.Cluster != nil {
+		errs = append(slices.Clone(errs), r.Cluster.Errors...)
+	}
+	if len(errs) > 0 {
 		b.WriteString("\n== Errors\n")
-		for _, e := range r.Errors {
+		for _, e := range errs {
 			b.WriteString("  " + e + "\n")
 		}
 	}
@@ -538,26 +577,69 @@ func (r *Report) Markdown(chart string) string {
 	return b.String()
 }
 
-// Markers delimit the generated part of BENCHMARKS.md.
+// ClusterMarkdown renders the cluster section for docs/BENCHMARKS.md.
+func (r *Report) ClusterMarkdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Run of %s.\n\n", r.Started.Format("2006-01-02 15:04 MST"))
+	for _, h := range append(r.headerFor(true), r.clusterHeader()...) {
+		b.WriteString("- " + h + "\n")
+	}
+	for _, s := range r.Cluster.sections() {
+		b.WriteString("\n#### " + s.title + "\n\n")
+		b.WriteString(s.t.markdown())
+		for _, n := range s.notes {
+			b.WriteString("\n" + n + ".\n")
+		}
+	}
+	if len(r.Cluster.Errors) > 0 {
+		b.WriteString("\n#### Errors\n\n")
+		for _, e := range r.Cluster.Errors {
+			b.WriteString("- " + e + "\n")
+		}
+	}
+	return b.String()
+}
+
+// Markers delimit the generated parts of BENCHMARKS.md: the single-node
+// sections and the cluster section.
 const (
-	markBegin = "<!-- hotbench:begin -->"
-	markEnd   = "<!-- hotbench:end -->"
+	markBegin        = "<!-- hotbench:begin -->"
+	markEnd          = "<!-- hotbench:end -->"
+	markClusterBegin = "<!-- hotbench:cluster:begin -->"
+	markClusterEnd   = "<!-- hotbench:cluster:end -->"
 )
 
-// UpdateMarkdown replaces the generated part of the file at path, between
-// the hotbench markers, keeping the prose around it.
+// UpdateMarkdown replaces the generated parts of the file at path, between
+// the hotbench markers, keeping the prose around them: the single-node
+// part unless only the cluster section ran, the cluster part when it ran.
 func (r *Report) UpdateMarkdown(path, chart string) error {
-	gen := markBegin + "\n" + r.Markdown(chart) + markEnd
 	old, err := os.ReadFile(path)
 	if err != nil && !os.IsNotExist(err) {
 		return err
 	}
 	s := string(old)
-	i, j := strings.Index(s, markBegin), strings.Index(s, markEnd)
-	if i >= 0 && j > i {
-		s = s[:i] + gen + s[j+len(markEnd):]
-	} else {
-		s += "\n" + gen + "\n"
+	if !r.ClusterOnly {
+		s = replaceBetween(s, markBegin, markEnd, r.Markdown(chart))
+	}
+	if r.Cluster != nil {
+		s = replaceBetween(s, markClusterBegin, markClusterEnd, r.ClusterMarkdown())
 	}
 	return os.WriteFile(path, []byte(s), 0o644)
+}
+
+// replaceBetween puts gen between the markers begin and end in s, or
+// appends the markers and gen when s lacks them.
+func replaceBetween(s, begin, end, gen string) string {
+	gen = begin + "\n" + gen + end
+	i := strings.Index(s, begin)
+	j := -1
+	if i >= 0 {
+		if k := strings.Index(s[i:], end); k >= 0 {
+			j = i + k
+		}
+	}
+	if i >= 0 && j > i {
+		return s[:i] + gen + s[j+len(end):]
+	}
+	return s + "\n" + gen + "\n"
 }

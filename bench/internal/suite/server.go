@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -13,7 +14,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	hotstate "github.com/hotstate/hotstate/core"
 )
 
 // serverStats is what the control endpoint reports about the server process.
@@ -38,9 +42,12 @@ type serverStats struct {
 // garbage, returns memory to the OS and answers "ok"; "subs" answers the
 // subscriber count; "heap PATH" writes a heap profile to PATH.heap.pprof;
 // "prof PATH" starts a CPU profile and "unprof" writes it
-// and an allocation profile beside it, each answering "ok".
-func Serve(ctx context.Context, name, transport string, wsLn, ctlLn net.Listener) error {
-	sys, err := newSystem(name, transport)
+// and an allocation profile beside it, each answering "ok". On hotstate,
+// "update W D" runs W writers changing the counter store for D and
+// answers a JSON UpdateResult; on a cluster, "rtt D" measures round trips
+// to the engine server for D and answers a JSON RTTResult.
+func Serve(ctx context.Context, name, transport string, shared sharedEngine, wsLn, ctlLn net.Listener) error {
+	sys, err := newSystem(ctx, name, transport, shared)
 	if err != nil {
 		return err
 	}
@@ -54,7 +61,7 @@ func Serve(ctx context.Context, name, transport string, wsLn, ctlLn net.Listener
 		defer cancel()
 		serveErr <- sys.serve(ctx, wsLn)
 	}()
-	c := &control{sys: sys, conns: map[net.Conn]struct{}{}}
+	c := &control{ctx: ctx, sys: sys, engineURL: shared.URL, conns: map[net.Conn]struct{}{}}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -69,8 +76,10 @@ func Serve(ctx context.Context, name, transport string, wsLn, ctlLn net.Listener
 
 // control serves the control endpoint of one server.
 type control struct {
-	sys system
-	wg  sync.WaitGroup // the connection handlers
+	ctx       context.Context // ends with the server
+	sys       system
+	engineURL string         // the shared engine's server, or ""
+	wg        sync.WaitGroup // the connection handlers
 
 	pubMu     sync.Mutex // guards seq and published; serialises publishes
 	seq       uint64
@@ -211,6 +220,39 @@ func (c *control) command(f []string) (string, error) {
 			return "", fmt.Errorf("heap PATH")
 		}
 		return "ok", writeHeapProfile(f[1])
+	case "update":
+		h, ok := c.sys.(*hotSystem)
+		if len(f) != 3 || !ok {
+			return "", fmt.Errorf("update W D, on hotstate")
+		}
+		w, err := strconv.Atoi(f[1])
+		if err != nil || w <= 0 {
+			return "", fmt.Errorf("bad writer count %q", f[1])
+		}
+		d, err := time.ParseDuration(f[2])
+		if err != nil {
+			return "", err
+		}
+		res, err := runWriters(c.ctx, h, w, d)
+		if err != nil {
+			return "", err
+		}
+		b, err := json.Marshal(res)
+		return string(b), err
+	case "rtt":
+		if len(f) != 2 || c.engineURL == "" {
+			return "", fmt.Errorf("rtt D, on a cluster")
+		}
+		d, err := time.ParseDuration(f[1])
+		if err != nil {
+			return "", err
+		}
+		res, err := engineRTT(c.ctx, c.engineURL, d)
+		if err != nil {
+			return "", err
+		}
+		b, err := json.Marshal(res)
+		return string(b), err
 	}
 	return "", fmt.Errorf("unknown command %q", f[0])
 }
@@ -279,4 +321,78 @@ func writeProfile(name, path string) error {
 func writeHeapProfile(path string) error {
 	runtime.GC()
 	return writeProfile("heap", path+".heap.pprof")
+}
+
+// UpdateResult is what "update" measured on one node: Store.Update of the
+// counter store in a closed loop by Writers goroutines.
+type UpdateResult struct {
+	Writers int     `json:"writers"`
+	Updates uint64  `json:"updates"`
+	Seconds float64 `json:"seconds"`
+	// Runs counts the mutation's runs: more than Updates when a writer
+	// lost the race for the next version to another node and ran again.
+	Runs uint64 `json:"runs"`
+	// GaveUp counts updates that returned ErrConflict: they lost the race
+	// to other nodes as many times as hotstate retries, and changed
+	// nothing.
+	GaveUp uint64  `json:"gaveUp"`
+	P50us  float64 `json:"p50us"`
+	P99us  float64 `json:"p99us"`
+	MeanUs float64 `json:"meanUs"`
+	// Hist holds the latencies as hist buckets, so that the nodes' can be
+	// added up.
+	Hist map[int]uint64 `json:"hist"`
+}
+
+// runWriters changes the counter from writers goroutines for d, timing
+// every Update.
+func runWriters(ctx context.Context, h *hotSystem, writers int, d time.Duration) (*UpdateResult, error) {
+	var (
+		lat     hist
+		runs    atomic.Uint64
+		updates atomic.Uint64
+		gaveUp  atomic.Uint64
+		totalNs atomic.Int64
+		wg      sync.WaitGroup
+		errMu   sync.Mutex // guards firstErr
+		first   error
+	)
+	start := time.Now()
+	end := start.Add(d)
+	for range writers {
+		wg.Go(func() {
+			for time.Now().Before(end) && ctx.Err() == nil {
+				t0 := time.Now()
+				err := h.increment(&runs)
+				if errors.Is(err, hotstate.ErrConflict) {
+					gaveUp.Add(1)
+					continue
+				}
+				if err != nil {
+					errMu.Lock()
+					if first == nil {
+						first = err
+					}
+					errMu.Unlock()
+					return
+				}
+				el := time.Since(t0)
+				lat.record(int64(el))
+				totalNs.Add(int64(el))
+				updates.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		return nil, first
+	}
+	res := &UpdateResult{Writers: writers, Updates: updates.Load(), Runs: runs.Load(), GaveUp: gaveUp.Load(), Seconds: time.Since(start).Seconds()}
+	_, q := lat.snapshot()
+	res.P50us, res.P99us = q(0.5)/1e3, q(0.99)/1e3
+	res.Hist = lat.buckets()
+	if res.Updates > 0 {
+		res.MeanUs = float64(totalNs.Load()) / float64(res.Updates) / 1e3
+	}
+	return res, nil
 }

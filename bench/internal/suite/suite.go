@@ -63,6 +63,12 @@ type Config struct {
 	RepoRoot string
 	// Quick marks a CI smoke run in the report.
 	Quick bool
+	// Cluster lists the engines of the cluster section (EngineRedis,
+	// EngineNATS); none skips it. It runs Sizes through three nodes of
+	// hotstate on each engine and of centrifuge with its Redis broker.
+	Cluster []string
+	// ClusterOnly skips the single-node sections.
+	ClusterOnly bool
 	// Log receives progress lines.
 	Log io.Writer
 }
@@ -118,6 +124,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if !slices.Contains(Transports, cfg.Transport) {
 		return nil, fmt.Errorf("suite: transports are %v", Transports)
 	}
+	if cfg.ClusterOnly && len(cfg.Cluster) == 0 {
+		return nil, errors.New("suite: the cluster section needs an engine")
+	}
+	if len(cfg.Cluster) > 0 && len(clusterSystems(cfg)) == 0 {
+		return nil, fmt.Errorf("suite: the cluster section runs %s and %s", Hotstate, Centrifuge)
+	}
 	rep := &Report{Started: time.Now().UTC(), Quick: cfg.Quick, Runs: cfg.Runs, Pinned: pinned, Systems: systems, Transport: cfg.Transport}
 	rep.Machine = machine()
 	largest := slices.Max(cfg.Sizes)
@@ -125,6 +137,30 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("suite: the open file limit %d is too low for %d connections; raise ulimit -n", lim, largest)
 	}
 	o := &orchestrator{cfg: cfg, pinned: pinned}
+	if !cfg.ClusterOnly {
+		if err := o.runSingle(ctx, rep); err != nil {
+			return nil, err
+		}
+	}
+	if len(cfg.Cluster) > 0 {
+		if err := o.runCluster(ctx, rep); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			rep.Errors = append(rep.Errors, "cluster: "+err.Error())
+		}
+	}
+	rep.Machine.LoadAfter, rep.Machine.PressureAfter = loadAverage(), cpuPressure()
+	rep.Seconds = time.Since(rep.Started).Seconds()
+	rep.summarise()
+	return rep, nil
+}
+
+// runSingle runs the single-node sections: every system as one server
+// process, then the single-process measurements.
+func (o *orchestrator) runSingle(ctx context.Context, rep *Report) error {
+	cfg := o.cfg
+	largest := slices.Max(cfg.Sizes)
 	for run := range cfg.Runs {
 		// Rotate the order so no system always goes first after a pause.
 		systems := append(slices.Clone(cfg.Systems[run%len(cfg.Systems):]), cfg.Systems[:run%len(cfg.Systems)]...)
@@ -142,7 +178,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				logResult(cfg.Log, res, err)
 				rep.add(run, p, res, err)
 				if ctx.Err() != nil {
-					return nil, ctx.Err()
+					return ctx.Err()
 				}
 			}
 		}
@@ -155,7 +191,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				logResult(cfg.Log, res, err)
 				rep.add(run, p, res, err)
 				if ctx.Err() != nil {
-					return nil, ctx.Err()
+					return ctx.Err()
 				}
 			}
 		}
@@ -170,11 +206,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	fmt.Fprintln(cfg.Log, "JS client")
-	rep.JS = runJS(ctx, cfg.RepoRoot, pinned)
-	rep.Machine.LoadAfter, rep.Machine.PressureAfter = loadAverage(), cpuPressure()
-	rep.Seconds = time.Since(rep.Started).Seconds()
-	rep.summarise()
-	return rep, nil
+	rep.JS = runJS(ctx, cfg.RepoRoot, o.pinned)
+	return nil
 }
 
 // logResult finishes a progress line with the headline figures.
@@ -235,47 +268,80 @@ func (o *orchestrator) child(ctx context.Context, sub string, args []string, v a
 func (o *orchestrator) scenario(ctx context.Context, p LoadParams) (*LoadResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	srv := o.command(ctx, 0, "serve", "-system", p.System, "-transport", o.cfg.Transport)
-	stdin, err := srv.StdinPipe()
+	srv, err := o.startServer(ctx, 0, "serve", "-system", p.System, "-transport", o.cfg.Transport)
 	if err != nil {
 		return nil, err
 	}
-	stdout, err := srv.StdoutPipe()
+	defer srv.stop()
+	p.WS, p.Ctl, p.ServerPID = srv.ws, srv.ctl, srv.pid()
+	return o.load(ctx, 1, p)
+}
+
+// server is a serve child: one server under test.
+type server struct {
+	cmd     *exec.Cmd
+	stdin   io.Closer
+	ws, ctl string // its WebSocket and control endpoints
+}
+
+func (s *server) pid() int { return s.cmd.Process.Pid }
+
+func (s *server) endpoint() Endpoint { return Endpoint{WS: s.ws, Ctl: s.ctl, PID: s.pid()} }
+
+// startServer starts a serve child on cpu with args and waits until it
+// listens.
+func (o *orchestrator) startServer(ctx context.Context, cpu int, args ...string) (*server, error) {
+	cmd := o.command(ctx, cpu, args...)
+	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
 	}
-	if err := srv.Start(); err != nil {
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		// Closing stdin stops the server; kill it if it lingers.
-		stdin.Close()
-		done := make(chan struct{})
-		go func() {
-			_ = srv.Wait()
-			close(done)
-		}()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = srv.Process.Signal(syscall.SIGKILL)
-			<-done
-		}
-	}()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{cmd: cmd, stdin: stdin}
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
-		return nil, fmt.Errorf("server %s: %w", p.System, err)
+		s.stop()
+		return nil, fmt.Errorf("server %v: %w", args, err)
 	}
 	f := strings.Fields(line)
 	if len(f) != 3 || f[0] != "ready" {
-		return nil, fmt.Errorf("server %s said %q", p.System, line)
+		s.stop()
+		return nil, fmt.Errorf("server %v said %q", args, line)
 	}
-	p.WS, p.Ctl, p.ServerPID = f[1], f[2], srv.Process.Pid
+	s.ws, s.ctl = f[1], f[2]
+	return s, nil
+}
+
+// stop stops the server by closing its standard input, and kills it if
+// it lingers.
+func (s *server) stop() {
+	s.stdin.Close()
+	done := make(chan struct{})
+	go func() {
+		_ = s.cmd.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Signal(syscall.SIGKILL)
+		<-done
+	}
+}
+
+// load runs one load generator on cpu to completion.
+func (o *orchestrator) load(ctx context.Context, cpu int, p LoadParams) (*LoadResult, error) {
 	b, err := json.Marshal(p)
 	if err != nil {
 		return nil, err
 	}
-	load := o.command(ctx, 1, "load", "-params", string(b))
+	load := o.command(ctx, cpu, "load", "-params", string(b))
 	var out bytes.Buffer
 	load.Stdout = &out
 	if err := load.Run(); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -156,7 +157,7 @@ func TestInProcess(t *testing.T) {
 			}
 			var wg sync.WaitGroup
 			wg.Go(func() {
-				if err := Serve(ctx, sys, tg.transport, wsLn, ctlLn); err != nil {
+				if err := Serve(ctx, sys, tg.transport, sharedEngine{}, wsLn, ctlLn); err != nil {
 					t.Errorf("serve: %v", err)
 				}
 			})
@@ -274,5 +275,79 @@ func TestUnknownTransport(t *testing.T) {
 	cfg.Transport = "grpc"
 	if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "transports are") {
 		t.Fatalf("Run with transport grpc: %v", err)
+	}
+}
+
+// TestClusterTiny runs the cluster section as the command does, on
+// private Redis and NATS servers it starts, and checks that every
+// measurement produced figures. It asserts nothing about their values.
+func TestClusterTiny(t *testing.T) {
+	for _, bin := range []string{"redis-server", "nats-server"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("%s is not installed (scripts/ensure-servers.sh installs it)", bin)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cfg := tinyConfig(t)
+	cfg.Cluster, cfg.ClusterOnly = Engines, true
+	cfg.Systems = []string{Hotstate, Centrifuge}
+	rep, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := rep.Cluster
+	if c == nil {
+		t.Fatal("no cluster section")
+	}
+	if len(c.Errors) > 0 || len(rep.Errors) > 0 {
+		t.Fatalf("errors: %v %v", c.Errors, rep.Errors)
+	}
+	if len(c.Fanout) != 1 {
+		t.Fatalf("fan-out rows: %+v", c.Fanout)
+	}
+	for _, label := range []string{"hotstate+redis", "hotstate+nats", "centrifuge+redis"} {
+		f := c.Fanout[0].Systems[label]
+		if f == nil || f.LatencySamples == 0 || f.Deliveries == 0 || f.ServerCPU <= 0 {
+			t.Errorf("%s: fan-out %+v", label, f)
+		}
+	}
+	for _, e := range Engines {
+		if r := c.RTT[e]; r == nil || r.Trips == 0 {
+			t.Errorf("%s: no round trips", e)
+		}
+	}
+	if len(c.Writers) != len(clusterWriters) {
+		t.Fatalf("writer rows: %+v", c.Writers)
+	}
+	for _, row := range c.Writers {
+		for _, e := range updateEngines() {
+			if w := row.Engines[e]; w == nil || w.Updates == 0 {
+				t.Errorf("%d writers on %s: %+v", row.Writers, e, w)
+			}
+		}
+	}
+	text := rep.Text()
+	for _, want := range []string{"Cluster fan-out", "Update latency", "Conflicting writers", "Cluster targets"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("report lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "RPC") {
+		t.Errorf("a cluster-only report shows the single-node sections:\n%s", text)
+	}
+	// The cluster part has markers of its own, and leaves the
+	// single-node part alone.
+	md := filepath.Join(t.TempDir(), "BENCHMARKS.md")
+	before := "# Benchmarks\n\n" + markBegin + "\nsingle\n" + markEnd + "\n\n" + markClusterBegin + "\nold\n" + markClusterEnd + "\n\nprose\n"
+	if err := os.WriteFile(md, []byte(before), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.UpdateMarkdown(md, ""); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(md)
+	if s := string(b); !strings.Contains(s, "\nsingle\n") || strings.Contains(s, "\nold\n") || !strings.Contains(s, "Conflicting writers") || !strings.Contains(s, "prose") {
+		t.Errorf("markdown not updated in place:\n%s", s)
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/centrifugal/centrifuge"
@@ -38,38 +40,69 @@ type system interface {
 }
 
 // newSystem returns the named system; transport serves hotstate and is
-// ignored by the others.
-func newSystem(name, transport string) (system, error) {
+// ignored by the others. A zero shared runs the system on its own; else
+// hotstate commits through the engine shared names and centrifuge uses
+// its Redis broker there (the raw server has no cluster mode).
+func newSystem(ctx context.Context, name, transport string, shared sharedEngine) (system, error) {
 	switch name {
 	case Hotstate:
-		return newHotSystem(transport), nil
+		return newHotSystem(ctx, transport, shared)
 	case Raw:
+		if shared.URL != "" {
+			return nil, fmt.Errorf("suite: the raw server has no cluster mode")
+		}
 		return newRawSystem(), nil
 	case Centrifuge:
-		return newCentSystem()
+		return newCentSystem(shared)
 	}
 	return nil, fmt.Errorf("suite: unknown system %q", name)
 }
 
 // hotSystem is hotstate as a user runs it: core behind one of its
 // transports (hothttp unless -transport says otherwise), one store changed
-// with Update, one typed function.
+// with Update, one typed function, and the counter the update
+// measurements change. On a cluster it commits through a shared engine.
 type hotSystem struct {
 	srv       *hotstate.Server
 	feed      *hotstate.Store[Feed]
+	counter   *hotstate.Store[Counter]
 	transport string
+	// closeEngine closes the shared engine, or does nothing.
+	closeEngine func()
 }
 
-func newHotSystem(transport string) *hotSystem {
-	srv := hotstate.New()
+func newHotSystem(ctx context.Context, transport string, shared sharedEngine) (*hotSystem, error) {
+	var opts []hotstate.Option
+	closeEngine := func() {}
+	if shared.URL != "" {
+		eng, closeFn, err := dialEngine(ctx, shared)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, hotstate.WithEngine(eng))
+		closeEngine = closeFn
+	}
+	srv := hotstate.New(opts...)
 	feed := hotstate.NewStore(srv, feedStore, Feed{})
 	feed.Init()
+	counter := hotstate.NewStore(srv, counterStore, Counter{})
 	hotstate.Handle(srv, echoFunc, func(_ context.Context, a EchoArgs) (EchoArgs, error) { return a, nil })
-	return &hotSystem{srv: srv, feed: feed, transport: transport}
+	return &hotSystem{srv: srv, feed: feed, counter: counter, transport: transport, closeEngine: closeEngine}, nil
 }
 
 func (h *hotSystem) serve(ctx context.Context, ln net.Listener) error {
+	defer h.closeEngine()
 	return serveHot(ctx, h.transport, h.srv, ln)
+}
+
+// increment is one change of the counter the update measurements make;
+// runs counts how often its mutation ran, which is more than once for a
+// writer that lost a race with another node.
+func (h *hotSystem) increment(runs *atomic.Uint64) error {
+	return h.counter.Update(func(c *Counter) {
+		runs.Add(1)
+		c.N++
+	})
 }
 
 func (h *hotSystem) publish(seq uint64, ts int64) error {
@@ -195,15 +228,22 @@ func (r *rawSystem) subscribers() int {
 // centSystem is github.com/centrifugal/centrifuge with its defaults: a Node
 // with the in-memory broker, one channel, an RPC handler that decodes and
 // encodes its JSON arguments as a user's would, and its WebSocket handler.
-// Clients speak its protobuf protocol, its most compact.
+// Clients speak its protobuf protocol, its most compact. On a cluster the
+// Node uses its Redis broker, with one RedisShard, and the defaults of
+// both.
 type centSystem struct {
 	node *centrifuge.Node
 }
 
-func newCentSystem() (*centSystem, error) {
+func newCentSystem(shared sharedEngine) (*centSystem, error) {
 	node, err := centrifuge.New(centrifuge.Config{LogLevel: centrifuge.LogLevelNone})
 	if err != nil {
 		return nil, err
+	}
+	if shared.URL != "" {
+		if err := useRedisBroker(node, shared); err != nil {
+			return nil, err
+		}
 	}
 	node.OnConnecting(func(context.Context, centrifuge.ConnectEvent) (centrifuge.ConnectReply, error) {
 		return centrifuge.ConnectReply{Credentials: &centrifuge.Credentials{UserID: "bench"}}, nil
@@ -263,3 +303,23 @@ func (c *centSystem) publish(seq uint64, ts int64) error {
 }
 
 func (c *centSystem) subscribers() int { return c.node.Hub().NumSubscribers(feedChannel) }
+
+// useRedisBroker makes node publish and subscribe through centrifuge's
+// Redis broker on the server shared names, with one shard.
+func useRedisBroker(node *centrifuge.Node, shared sharedEngine) error {
+	addr, ok := strings.CutPrefix(shared.URL, "redis://")
+	if !ok {
+		return fmt.Errorf("suite: centrifuge's broker here is Redis, not %q", shared.URL)
+	}
+	shard, err := centrifuge.NewRedisShard(node, centrifuge.RedisShardConfig{Address: addr})
+	if err != nil {
+		return err
+	}
+	broker, err := centrifuge.NewRedisBroker(node, centrifuge.RedisBrokerConfig{Prefix: shared.Prefix, Shards: []*centrifuge.RedisShard{shard}})
+	if err != nil {
+		shard.Close()
+		return err
+	}
+	node.SetBroker(broker)
+	return nil
+}

@@ -20,9 +20,6 @@ import (
 	hotstate "github.com/hotstate/hotstate/core"
 	hotnats "github.com/hotstate/hotstate/engines/nats"
 	hotredis "github.com/hotstate/hotstate/engines/redis"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-	"github.com/redis/go-redis/v9"
 )
 
 // Count is the state of every store here.
@@ -74,29 +71,19 @@ func main() {
 func engine(redisURL, natsURL string, ttl time.Duration) (hotstate.Engine, func(), error) {
 	switch {
 	case redisURL != "":
-		opts, err := redis.ParseURL(redisURL)
+		eng, err := hotredis.Dial(redisURL, hotredis.WithNodeTTL(ttl))
 		if err != nil {
 			return nil, nil, err
 		}
-		rdb := redis.NewClient(opts)
-		eng := hotredis.New(rdb, hotredis.WithNodeTTL(ttl))
-		return eng, func() { eng.Close(); _ = rdb.Close() }, nil
+		return eng, eng.Close, nil
 	case natsURL != "":
-		nc, err := nats.Connect(natsURL, nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		eng, err := hotnats.Connect(ctx, natsURL, hotnats.WithNodeTTL(ttl))
 		if err != nil {
 			return nil, nil, err
 		}
-		js, err := jetstream.New(nc)
-		if err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			var eng *hotnats.Engine
-			if eng, err = hotnats.New(ctx, js, hotnats.WithNodeTTL(ttl)); err == nil {
-				return eng, func() { eng.Close(); nc.Close() }, nil
-			}
-		}
-		nc.Close()
-		return nil, nil, err
+		return eng, eng.Close, nil
 	}
 	return nil, nil, errors.New("node: -redis or -nats is required")
 }

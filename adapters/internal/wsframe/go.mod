@@ -1,0 +1,3 @@
+module github.com/hotstate/hotstate/adapters/internal/wsframe
+
+go 1.26
