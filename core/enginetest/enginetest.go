@@ -71,7 +71,10 @@ type counter struct {
 	N int `json:"n"`
 }
 
-func snapChange(t *testing.T, name string, epoch, version uint64, n int) hotstate.Change {
+// Snap is the change that holds {"n": n} whole, as name at epoch and
+// version: a new lifetime at version 0, a Set after it. Engines' own tests
+// build their logs with Snap and Patch.
+func Snap(t testing.TB, name string, epoch, version uint64, n int) hotstate.Change {
 	t.Helper()
 	f, err := wire.EncodeSnap(name, epoch, version, counter{N: n})
 	if err != nil {
@@ -80,7 +83,8 @@ func snapChange(t *testing.T, name string, epoch, version uint64, n int) hotstat
 	return hotstate.Change{Position: hotstate.Position{Epoch: epoch, Version: version}, Frame: f}
 }
 
-func patchChange(t *testing.T, name string, epoch, version uint64, n int) hotstate.Change {
+// Patch is the change that sets n, as name at epoch and version.
+func Patch(t testing.TB, name string, epoch, version uint64, n int) hotstate.Change {
 	t.Helper()
 	f, err := wire.EncodePatch(name, epoch, version, []wire.Op{{Op: wire.OpReplace, Path: "/n", Value: n}})
 	if err != nil {
@@ -89,22 +93,25 @@ func patchChange(t *testing.T, name string, epoch, version uint64, n int) hotsta
 	return hotstate.Change{Position: hotstate.Position{Epoch: epoch, Version: version}, Frame: f}
 }
 
-func pos(e, v uint64) hotstate.Position { return hotstate.Position{Epoch: e, Version: v} }
+// At is the Position at epoch e and version v.
+func At(e, v uint64) hotstate.Position { return hotstate.Position{Epoch: e, Version: v} }
 
 // grow creates name at epoch and appends patches up to version n.
 func grow(t *testing.T, e hotstate.Engine, name string, epoch uint64, n int) {
 	t.Helper()
-	if err := e.Append(ctx(t), name, hotstate.Position{}, snapChange(t, name, epoch, 0, 0)); err != nil {
+	if err := e.Append(ctx(t), name, hotstate.Position{}, Snap(t, name, epoch, 0, 0)); err != nil {
 		t.Fatalf("create: %v", err)
 	}
 	for v := 1; v <= n; v++ {
-		if err := e.Append(ctx(t), name, pos(epoch, uint64(v-1)), patchChange(t, name, epoch, uint64(v), v)); err != nil {
+		if err := e.Append(ctx(t), name, At(epoch, uint64(v-1)), Patch(t, name, epoch, uint64(v), v)); err != nil {
 			t.Fatalf("append %d: %v", v, err)
 		}
 	}
 }
 
-func versions(cs []hotstate.Change) []uint64 {
+// Versions lists the versions of cs, for comparing a log with what it
+// should hold.
+func Versions(cs []hotstate.Change) []uint64 {
 	vs := make([]uint64, len(cs))
 	for i, c := range cs {
 		vs[i] = c.Version
@@ -122,45 +129,45 @@ func seq(from, to uint64) []uint64 {
 
 func testAppendAndSince(t *testing.T, e hotstate.Engine) {
 	grow(t, e, "A", 7, 10)
-	cs, err := e.Since(ctx(t), "A", pos(7, 0))
-	if err != nil || !slices.Equal(versions(cs), seq(1, 10)) {
-		t.Fatalf("Since(0) = %v, %v", versions(cs), err)
+	cs, err := e.Since(ctx(t), "A", At(7, 0))
+	if err != nil || !slices.Equal(Versions(cs), seq(1, 10)) {
+		t.Fatalf("Since(0) = %v, %v", Versions(cs), err)
 	}
 	for _, c := range cs {
 		if wire.TypeOf(c.Frame) != wire.TypePatch || c.Epoch != 7 {
 			t.Fatalf("change %+v", c.Position)
 		}
 	}
-	if cs, err := e.Since(ctx(t), "A", pos(7, 6)); err != nil || !slices.Equal(versions(cs), seq(7, 10)) {
-		t.Fatalf("Since(6) = %v, %v", versions(cs), err)
+	if cs, err := e.Since(ctx(t), "A", At(7, 6)); err != nil || !slices.Equal(Versions(cs), seq(7, 10)) {
+		t.Fatalf("Since(6) = %v, %v", Versions(cs), err)
 	}
-	if cs, err := e.Since(ctx(t), "A", pos(7, 10)); err != nil || len(cs) != 0 {
-		t.Fatalf("Since(current) = %v, %v", versions(cs), err)
+	if cs, err := e.Since(ctx(t), "A", At(7, 10)); err != nil || len(cs) != 0 {
+		t.Fatalf("Since(current) = %v, %v", Versions(cs), err)
 	}
-	for _, p := range []hotstate.Position{pos(7, 11), pos(8, 0)} {
+	for _, p := range []hotstate.Position{At(7, 11), At(8, 0)} {
 		if _, err := e.Since(ctx(t), "A", p); !errors.Is(err, hotstate.ErrGone) {
 			t.Fatalf("Since(%+v) = %v, want ErrGone", p, err)
 		}
 	}
-	if _, err := e.Since(ctx(t), "Nothing", pos(7, 0)); !errors.Is(err, hotstate.ErrGone) {
+	if _, err := e.Since(ctx(t), "Nothing", At(7, 0)); !errors.Is(err, hotstate.ErrGone) {
 		t.Fatalf("Since on a missing instance = %v, want ErrGone", err)
 	}
 }
 
 func testStaleAppend(t *testing.T, e hotstate.Engine) {
 	grow(t, e, "A", 1, 5)
-	for _, p := range []hotstate.Position{pos(1, 3), pos(1, 6), pos(2, 5), {}} {
-		err := e.Append(ctx(t), "A", p, patchChange(t, "A", 1, p.Version+1, 99))
+	for _, p := range []hotstate.Position{At(1, 3), At(1, 6), At(2, 5), {}} {
+		err := e.Append(ctx(t), "A", p, Patch(t, "A", 1, p.Version+1, 99))
 		if !errors.Is(err, hotstate.ErrConflict) {
 			t.Fatalf("append after %+v = %v, want ErrConflict", p, err)
 		}
 	}
-	if err := e.Append(ctx(t), "A", hotstate.Position{}, snapChange(t, "A", 9, 0, 0)); !errors.Is(err, hotstate.ErrConflict) {
+	if err := e.Append(ctx(t), "A", hotstate.Position{}, Snap(t, "A", 9, 0, 0)); !errors.Is(err, hotstate.ErrConflict) {
 		t.Fatalf("second creation = %v, want ErrConflict", err)
 	}
-	cs, err := e.Since(ctx(t), "A", pos(1, 0))
-	if err != nil || !slices.Equal(versions(cs), seq(1, 5)) {
-		t.Fatalf("refused appends changed the log: %v, %v", versions(cs), err)
+	cs, err := e.Since(ctx(t), "A", At(1, 0))
+	if err != nil || !slices.Equal(Versions(cs), seq(1, 5)) {
+		t.Fatalf("refused appends changed the log: %v, %v", Versions(cs), err)
 	}
 }
 
@@ -184,9 +191,9 @@ func testConcurrentWriters(t *testing.T, e hotstate.Engine) {
 	conflicts := make([]int, writers)
 	for w := range writers {
 		wg.Go(func() {
-			at := pos(3, 0)
+			at := At(3, 0)
 			for done := 0; done < each; {
-				err := e.Append(context.Background(), "C", at, patchChange(t, "C", 3, at.Version+1, int(at.Version+1)))
+				err := e.Append(context.Background(), "C", at, Patch(t, "C", 3, at.Version+1, int(at.Version+1)))
 				switch {
 				case err == nil:
 					at.Version++
@@ -207,9 +214,9 @@ func testConcurrentWriters(t *testing.T, e hotstate.Engine) {
 		})
 	}
 	wg.Wait()
-	cs, err := e.Since(ctx(t), "C", pos(3, 0))
-	if err != nil || !slices.Equal(versions(cs), seq(1, writers*each)) {
-		t.Fatalf("log after the race: %v, %v", versions(cs), err)
+	cs, err := e.Since(ctx(t), "C", At(3, 0))
+	if err != nil || !slices.Equal(Versions(cs), seq(1, writers*each)) {
+		t.Fatalf("log after the race: %v, %v", Versions(cs), err)
 	}
 	deadline := time.Now().Add(wait)
 	for {
@@ -230,92 +237,92 @@ func testConcurrentWriters(t *testing.T, e hotstate.Engine) {
 func testLifetimes(t *testing.T, e hotstate.Engine) {
 	grow(t, e, "L", 1, 4)
 	// A reset: a new lifetime after the old one's end.
-	if err := e.Append(ctx(t), "L", pos(1, 4), snapChange(t, "L", 2, 0, 100)); err != nil {
+	if err := e.Append(ctx(t), "L", At(1, 4), Snap(t, "L", 2, 0, 100)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Since(ctx(t), "L", pos(1, 2)); !errors.Is(err, hotstate.ErrGone) {
+	if _, err := e.Since(ctx(t), "L", At(1, 2)); !errors.Is(err, hotstate.ErrGone) {
 		t.Fatalf("Since in the old epoch = %v, want ErrGone", err)
 	}
-	if err := e.Append(ctx(t), "L", pos(2, 0), patchChange(t, "L", 2, 1, 101)); err != nil {
+	if err := e.Append(ctx(t), "L", At(2, 0), Patch(t, "L", 2, 1, 101)); err != nil {
 		t.Fatal(err)
 	}
 	snap, after, err := e.Load(ctx(t), "L")
-	if err != nil || snap.Position != pos(2, 0) || !slices.Equal(versions(after), []uint64{1}) {
-		t.Fatalf("Load = %+v, %v, %v", snap.Position, versions(after), err)
+	if err != nil || snap.Position != At(2, 0) || !slices.Equal(Versions(after), []uint64{1}) {
+		t.Fatalf("Load = %+v, %v, %v", snap.Position, Versions(after), err)
 	}
 	if wire.TypeOf(snap.Frame) != wire.TypeSnap {
 		t.Fatal("Load's snapshot is not a snap frame")
 	}
 	// A Set: a snapshot inside the lifetime.
-	if err := e.Append(ctx(t), "L", pos(2, 1), snapChange(t, "L", 2, 2, 7)); err != nil {
+	if err := e.Append(ctx(t), "L", At(2, 1), Snap(t, "L", 2, 2, 7)); err != nil {
 		t.Fatal(err)
 	}
-	if snap, after, err := e.Load(ctx(t), "L"); err != nil || snap.Position != pos(2, 2) || len(after) != 0 {
-		t.Fatalf("Load after a Set = %+v, %v, %v", snap.Position, versions(after), err)
+	if snap, after, err := e.Load(ctx(t), "L"); err != nil || snap.Position != At(2, 2) || len(after) != 0 {
+		t.Fatalf("Load after a Set = %+v, %v, %v", snap.Position, Versions(after), err)
 	}
-	if cs, err := e.Since(ctx(t), "L", pos(2, 0)); err != nil || !slices.Equal(versions(cs), []uint64{1, 2}) {
-		t.Fatalf("Since across a Set = %v, %v", versions(cs), err)
+	if cs, err := e.Since(ctx(t), "L", At(2, 0)); err != nil || !slices.Equal(Versions(cs), []uint64{1, 2}) {
+		t.Fatalf("Since across a Set = %v, %v", Versions(cs), err)
 	}
 }
 
 func testCheckpoint(t *testing.T, e hotstate.Engine) {
 	grow(t, e, "K", 5, 6)
-	if err := e.Checkpoint(ctx(t), "K", snapChange(t, "K", 5, 6, 6)); err != nil {
+	if err := e.Checkpoint(ctx(t), "K", Snap(t, "K", 5, 6, 6)); err != nil {
 		t.Fatal(err)
 	}
 	for v := 7; v <= 12; v++ {
-		if err := e.Append(ctx(t), "K", pos(5, uint64(v-1)), patchChange(t, "K", 5, uint64(v), v)); err != nil {
+		if err := e.Append(ctx(t), "K", At(5, uint64(v-1)), Patch(t, "K", 5, uint64(v), v)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	snap, after, err := e.Load(ctx(t), "K")
-	if err != nil || snap.Position != pos(5, 6) || !slices.Equal(versions(after), seq(7, 12)) {
-		t.Fatalf("Load = %+v, %v, %v", snap.Position, versions(after), err)
+	if err != nil || snap.Position != At(5, 6) || !slices.Equal(Versions(after), seq(7, 12)) {
+		t.Fatalf("Load = %+v, %v, %v", snap.Position, Versions(after), err)
 	}
 	// More changes than the log keeps: the early ones are gone, and so
 	// resuming from them needs a snapshot.
 	for v := 13; v <= 40; v++ {
-		if err := e.Append(ctx(t), "K", pos(5, uint64(v-1)), patchChange(t, "K", 5, uint64(v), v)); err != nil {
+		if err := e.Append(ctx(t), "K", At(5, uint64(v-1)), Patch(t, "K", 5, uint64(v), v)); err != nil {
 			t.Fatal(err)
 		}
 		if v%8 == 0 {
-			if err := e.Checkpoint(ctx(t), "K", snapChange(t, "K", 5, uint64(v), v)); err != nil {
+			if err := e.Checkpoint(ctx(t), "K", Snap(t, "K", 5, uint64(v), v)); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	if _, err := e.Since(ctx(t), "K", pos(5, 1)); !errors.Is(err, hotstate.ErrGone) {
+	if _, err := e.Since(ctx(t), "K", At(5, 1)); !errors.Is(err, hotstate.ErrGone) {
 		t.Fatalf("Since past the trimmed part = %v, want ErrGone", err)
 	}
 	snap, after, err = e.Load(ctx(t), "K")
-	if err != nil || snap.Position != pos(5, 40) || len(after) != 0 {
-		t.Fatalf("Load after trimming = %+v, %v, %v", snap.Position, versions(after), err)
+	if err != nil || snap.Position != At(5, 40) || len(after) != 0 {
+		t.Fatalf("Load after trimming = %+v, %v, %v", snap.Position, Versions(after), err)
 	}
 	// Checkpoints of other lifetimes, of the future or older than the one
 	// kept change nothing.
-	for _, c := range []hotstate.Change{snapChange(t, "K", 4, 40, 0), snapChange(t, "K", 5, 41, 0), snapChange(t, "K", 5, 32, 0)} {
+	for _, c := range []hotstate.Change{Snap(t, "K", 4, 40, 0), Snap(t, "K", 5, 41, 0), Snap(t, "K", 5, 32, 0)} {
 		if err := e.Checkpoint(ctx(t), "K", c); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if snap, _, err := e.Load(ctx(t), "K"); err != nil || snap.Position != pos(5, 40) {
+	if snap, _, err := e.Load(ctx(t), "K"); err != nil || snap.Position != At(5, 40) {
 		t.Fatalf("a stray checkpoint moved Load to %+v (%v)", snap.Position, err)
 	}
 }
 
 func testDelete(t *testing.T, e hotstate.Engine) {
 	grow(t, e, "D", 1, 3)
-	del := hotstate.Change{Position: pos(1, 4), Frame: wire.EncodeDel("D")}
-	if err := e.Append(ctx(t), "D", pos(1, 2), del); !errors.Is(err, hotstate.ErrConflict) {
+	del := hotstate.Change{Position: At(1, 4), Frame: wire.EncodeDel("D")}
+	if err := e.Append(ctx(t), "D", At(1, 2), del); !errors.Is(err, hotstate.ErrConflict) {
 		t.Fatalf("stale delete = %v, want ErrConflict", err)
 	}
-	if err := e.Append(ctx(t), "D", pos(1, 3), del); err != nil {
+	if err := e.Append(ctx(t), "D", At(1, 3), del); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := e.Load(ctx(t), "D"); !errors.Is(err, hotstate.ErrNotFound) {
 		t.Fatalf("Load after delete = %v, want ErrNotFound", err)
 	}
-	if _, err := e.Since(ctx(t), "D", pos(1, 0)); !errors.Is(err, hotstate.ErrGone) {
+	if _, err := e.Since(ctx(t), "D", At(1, 0)); !errors.Is(err, hotstate.ErrGone) {
 		t.Fatalf("Since after delete = %v, want ErrGone", err)
 	}
 	grow(t, e, "D", 2, 1) // created anew from nothing
@@ -337,19 +344,19 @@ func testWatch(t *testing.T, e hotstate.Engine) {
 			return hotstate.Change{}
 		}
 	}
-	if err := e.Append(ctx(t), "W", pos(1, 2), patchChange(t, "W", 1, 3, 3)); err != nil {
+	if err := e.Append(ctx(t), "W", At(1, 2), Patch(t, "W", 1, 3, 3)); err != nil {
 		t.Fatal(err)
 	}
-	if c := next(); c.Position != pos(1, 3) || wire.TypeOf(c.Frame) != wire.TypePatch {
+	if c := next(); c.Position != At(1, 3) || wire.TypeOf(c.Frame) != wire.TypePatch {
 		t.Fatalf("watched %+v", c.Position)
 	}
-	if err := e.Append(ctx(t), "W", pos(1, 3), snapChange(t, "W", 2, 0, 0)); err != nil {
+	if err := e.Append(ctx(t), "W", At(1, 3), Snap(t, "W", 2, 0, 0)); err != nil {
 		t.Fatal(err)
 	}
-	if c := next(); c.Position != pos(2, 0) {
+	if c := next(); c.Position != At(2, 0) {
 		t.Fatalf("watched %+v, want the new lifetime", c.Position)
 	}
-	if err := e.Append(ctx(t), "W", pos(2, 0), hotstate.Change{Position: pos(2, 1), Frame: wire.EncodeDel("W")}); err != nil {
+	if err := e.Append(ctx(t), "W", At(2, 0), hotstate.Change{Position: At(2, 1), Frame: wire.EncodeDel("W")}); err != nil {
 		t.Fatal(err)
 	}
 	if c := next(); wire.TypeOf(c.Frame) != wire.TypeDel {
@@ -357,11 +364,11 @@ func testWatch(t *testing.T, e hotstate.Engine) {
 	}
 	// The watch outlives the deletion and sees the next creation.
 	grow(t, e, "W", 3, 0)
-	if c := next(); c.Position != pos(3, 0) {
+	if c := next(); c.Position != At(3, 0) {
 		t.Fatalf("watched %+v after re-creation", c.Position)
 	}
 	stop()
-	if err := e.Append(ctx(t), "W", pos(3, 0), patchChange(t, "W", 3, 1, 1)); err != nil {
+	if err := e.Append(ctx(t), "W", At(3, 0), Patch(t, "W", 3, 1, 1)); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -422,8 +429,8 @@ func testNames(t *testing.T, e hotstate.Engine) {
 	for i, n := range names {
 		grow(t, e, n, uint64(i+1), 1)
 	}
-	del := hotstate.Change{Position: pos(1, 2), Frame: wire.EncodeDel("Room:a")}
-	if err := e.Append(ctx(t), "Room:a", pos(1, 1), del); err != nil {
+	del := hotstate.Change{Position: At(1, 2), Frame: wire.EncodeDel("Room:a")}
+	if err := e.Append(ctx(t), "Room:a", At(1, 1), del); err != nil {
 		t.Fatal(err)
 	}
 	for prefix, want := range map[string][]string{

@@ -140,17 +140,7 @@ func TestNodeFrozen(t *testing.T) {
 		}()
 		l.run(t, ctx, lb.url(), "Counter", clients, each)
 		l.check(t, ctx, nodes[0], "Counter")
-		eventually(t, 10*time.Second, func() error {
-			n1, e1, v1, err1 := ws[0].n()
-			n2, e2, v2, err2 := ws[1].n()
-			if err := errors.Join(err1, err2); err != nil {
-				return err
-			}
-			if n1 != n2 || e1 != e2 || v1 != v2 {
-				return fmt.Errorf("subscribers disagree: %d at %d/%d and %d at %d/%d", n1, e1, v1, n2, e2, v2)
-			}
-			return nil
-		})
+		agree(t, ws[0], ws[1])
 	})
 }
 
@@ -175,17 +165,24 @@ func TestEngineRestarted(t *testing.T) {
 		}()
 		l.run(t, ctx, lb.url(), "Counter", clients, each)
 		l.check(t, ctx, nodes[0], "Counter")
-		eventually(t, 10*time.Second, func() error {
-			n1, e1, v1, err1 := ws[0].n()
-			n2, e2, v2, err2 := ws[1].n()
-			if err := errors.Join(err1, err2); err != nil {
-				return err
-			}
-			if n1 != n2 || e1 != e2 || v1 != v2 {
-				return fmt.Errorf("subscribers disagree: %d at %d/%d and %d at %d/%d", n1, e1, v1, n2, e2, v2)
-			}
-			return nil
-		})
+		agree(t, ws[0], ws[1])
+	})
+}
+
+// agree waits until two raw subscribers hold the same count at the same
+// position, having seen every version in order.
+func agree(t *testing.T, a, b *watcher) {
+	t.Helper()
+	eventually(t, 10*time.Second, func() error {
+		n1, e1, v1, err1 := a.n()
+		n2, e2, v2, err2 := b.n()
+		if err := errors.Join(err1, err2); err != nil {
+			return err
+		}
+		if n1 != n2 || e1 != e2 || v1 != v2 {
+			return fmt.Errorf("subscribers disagree: %d at %d/%d and %d at %d/%d", n1, e1, v1, n2, e2, v2)
+		}
+		return nil
 	})
 }
 

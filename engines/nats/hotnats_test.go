@@ -12,7 +12,6 @@ import (
 
 	hotstate "github.com/hotstate/hotstate/core"
 	"github.com/hotstate/hotstate/core/enginetest"
-	"github.com/hotstate/hotstate/core/wire"
 	hotnats "github.com/hotstate/hotstate/engines/nats"
 	"go.uber.org/goleak"
 )
@@ -65,42 +64,14 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-func snap(t testing.TB, name string, epoch, version uint64, n int) hotstate.Change {
-	t.Helper()
-	f, err := wire.EncodeSnap(name, epoch, version, map[string]int{"n": n})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return hotstate.Change{Position: hotstate.Position{Epoch: epoch, Version: version}, Frame: f}
-}
-
-func patch(t testing.TB, name string, epoch, version uint64, n int) hotstate.Change {
-	t.Helper()
-	f, err := wire.EncodePatch(name, epoch, version, []wire.Op{{Op: wire.OpReplace, Path: "/n", Value: n}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return hotstate.Change{Position: hotstate.Position{Epoch: epoch, Version: version}, Frame: f}
-}
-
-func at(e, v uint64) hotstate.Position { return hotstate.Position{Epoch: e, Version: v} }
-
-func versions(cs []hotstate.Change) []uint64 {
-	vs := make([]uint64, len(cs))
-	for i, c := range cs {
-		vs[i] = c.Version
-	}
-	return vs
-}
-
 // grow creates name at epoch and appends patches up to version n.
 func grow(t testing.TB, e hotstate.Engine, name string, epoch uint64, n int) {
 	t.Helper()
-	if err := e.Append(ctx(t), name, hotstate.Position{}, snap(t, name, epoch, 0, 0)); err != nil {
+	if err := e.Append(ctx(t), name, hotstate.Position{}, enginetest.Snap(t, name, epoch, 0, 0)); err != nil {
 		t.Fatalf("create %q: %v", name, err)
 	}
 	for v := uint64(1); v <= uint64(n); v++ {
-		if err := e.Append(ctx(t), name, at(epoch, v-1), patch(t, name, epoch, v, int(v))); err != nil {
+		if err := e.Append(ctx(t), name, enginetest.At(epoch, v-1), enginetest.Patch(t, name, epoch, v, int(v))); err != nil {
 			t.Fatalf("append %d to %q: %v", v, name, err)
 		}
 	}
@@ -114,32 +85,32 @@ func TestStaleWriterRefused(t *testing.T) {
 	b := newEngine(t, server, hotnats.WithPrefix(prefix))
 	grow(t, a, "R", 42, 3)
 	// b reads the log, so its guess of the end is 42/3 too.
-	if cs, err := b.Since(ctx(t), "R", at(42, 0)); err != nil || len(cs) != 3 {
+	if cs, err := b.Since(ctx(t), "R", enginetest.At(42, 0)); err != nil || len(cs) != 3 {
 		t.Fatalf("b's Since = %d changes, %v", len(cs), err)
 	}
-	if err := a.Append(ctx(t), "R", at(42, 3), patch(t, "R", 42, 4, 4)); err != nil {
+	if err := a.Append(ctx(t), "R", enginetest.At(42, 3), enginetest.Patch(t, "R", 42, 4, 4)); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Append(ctx(t), "R", at(42, 3), patch(t, "R", 42, 4, 400)); !errors.Is(err, hotstate.ErrConflict) {
+	if err := b.Append(ctx(t), "R", enginetest.At(42, 3), enginetest.Patch(t, "R", 42, 4, 400)); !errors.Is(err, hotstate.ErrConflict) {
 		t.Fatalf("stale append = %v, want ErrConflict", err)
 	}
 	// A stale reset (a new lifetime after the old end) is refused too.
-	if err := b.Append(ctx(t), "R", at(42, 3), snap(t, "R", 43, 0, 0)); !errors.Is(err, hotstate.ErrConflict) {
+	if err := b.Append(ctx(t), "R", enginetest.At(42, 3), enginetest.Snap(t, "R", 43, 0, 0)); !errors.Is(err, hotstate.ErrConflict) {
 		t.Fatalf("stale reset = %v, want ErrConflict", err)
 	}
-	cs, err := b.Since(ctx(t), "R", at(42, 3))
-	if err != nil || len(cs) != 1 || string(cs[0].Frame) != string(patch(t, "R", 42, 4, 4).Frame) {
+	cs, err := b.Since(ctx(t), "R", enginetest.At(42, 3))
+	if err != nil || len(cs) != 1 || string(cs[0].Frame) != string(enginetest.Patch(t, "R", 42, 4, 4).Frame) {
 		t.Fatalf("the log after the refused append: %d changes, %v", len(cs), err)
 	}
-	if err := b.Append(ctx(t), "R", at(42, 4), patch(t, "R", 42, 5, 5)); err != nil {
+	if err := b.Append(ctx(t), "R", enginetest.At(42, 4), enginetest.Patch(t, "R", 42, 5, 5)); err != nil {
 		t.Fatal(err)
 	}
 	// a's guess of the end (42/4) is stale now: its append at 42/4 is
 	// refused, at 42/5 it goes through.
-	if err := a.Append(ctx(t), "R", at(42, 4), patch(t, "R", 42, 5, 50)); !errors.Is(err, hotstate.ErrConflict) {
+	if err := a.Append(ctx(t), "R", enginetest.At(42, 4), enginetest.Patch(t, "R", 42, 5, 50)); !errors.Is(err, hotstate.ErrConflict) {
 		t.Fatalf("append on a stale guess = %v, want ErrConflict", err)
 	}
-	if err := a.Append(ctx(t), "R", at(42, 5), patch(t, "R", 42, 6, 6)); err != nil {
+	if err := a.Append(ctx(t), "R", enginetest.At(42, 5), enginetest.Patch(t, "R", 42, 6, 6)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -182,26 +153,26 @@ func TestNamesAreEncoded(t *testing.T) {
 func TestSinceLongGap(t *testing.T) {
 	e := newEngine(t, server, hotnats.WithPrefix(freshPrefix()), hotnats.WithMaxChanges(100))
 	grow(t, e, "G", 1, 30)
-	if err := e.Append(ctx(t), "G", at(1, 30), snap(t, "G", 1, 31, 31)); err != nil {
+	if err := e.Append(ctx(t), "G", enginetest.At(1, 30), enginetest.Snap(t, "G", 1, 31, 31)); err != nil {
 		t.Fatal(err)
 	}
 	for v := uint64(32); v <= 60; v++ {
-		if err := e.Append(ctx(t), "G", at(1, v-1), patch(t, "G", 1, v, int(v))); err != nil {
+		if err := e.Append(ctx(t), "G", enginetest.At(1, v-1), enginetest.Patch(t, "G", 1, v, int(v))); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, from := range []uint64{0, 5, 30, 31, 40, 55} {
-		cs, err := e.Since(ctx(t), "G", at(1, from))
+		cs, err := e.Since(ctx(t), "G", enginetest.At(1, from))
 		want := make([]uint64, 0, 60-from)
 		for v := from + 1; v <= 60; v++ {
 			want = append(want, v)
 		}
-		if err != nil || !slices.Equal(versions(cs), want) {
-			t.Fatalf("Since(%d) = %v, %v", from, versions(cs), err)
+		if err != nil || !slices.Equal(enginetest.Versions(cs), want) {
+			t.Fatalf("Since(%d) = %v, %v", from, enginetest.Versions(cs), err)
 		}
 	}
 	sn, after, err := e.Load(ctx(t), "G")
-	if err != nil || sn.Position != at(1, 31) || len(after) != 29 {
+	if err != nil || sn.Position != enginetest.At(1, 31) || len(after) != 29 {
 		t.Fatalf("Load = %+v, %d after, %v", sn.Position, len(after), err)
 	}
 }
@@ -220,7 +191,7 @@ func TestWatchAcrossNodes(t *testing.T) {
 	for v := uint64(0); v <= n; v++ {
 		select {
 		case c := <-got:
-			if c.Position != at(5, v) {
+			if c.Position != enginetest.At(5, v) {
 				t.Fatalf("watched %+v, want version %d", c.Position, v)
 			}
 		case <-time.After(5 * time.Second):
@@ -260,7 +231,7 @@ func TestWatchAcrossReconnect(t *testing.T) {
 	for v := uint64(0); v <= n; v++ {
 		select {
 		case c := <-got:
-			if c.Position != at(2, v) {
+			if c.Position != enginetest.At(2, v) {
 				t.Fatalf("watched %+v, want version %d", c.Position, v)
 			}
 		case <-time.After(20 * time.Second):
@@ -294,18 +265,18 @@ func TestServerKilled(t *testing.T) {
 	stop := e.Watch("Durable", func(c hotstate.Change) { got <- c })
 	defer stop()
 	grow(t, e, "Durable", 9, 5)
-	if err := e.Checkpoint(ctx(t), "Durable", snap(t, "Durable", 9, 3, 3)); err != nil {
+	if err := e.Checkpoint(ctx(t), "Durable", enginetest.Snap(t, "Durable", 9, 3, 3)); err != nil {
 		t.Fatal(err)
 	}
 	for v := uint64(0); v <= 5; v++ {
-		if c := <-got; c.Position != at(9, v) {
+		if c := <-got; c.Position != enginetest.At(9, v) {
 			t.Fatalf("watched %+v, want version %d", c.Position, v)
 		}
 	}
 
 	s.crash()
 	waitFor(t, "the client to see the server gone", func() bool { return !js.Conn().IsConnected() })
-	err = e.Append(ctx(t), "Durable", at(9, 5), patch(t, "Durable", 9, 6, 6))
+	err = e.Append(ctx(t), "Durable", enginetest.At(9, 5), enginetest.Patch(t, "Durable", 9, 6, 6))
 	if !errors.Is(err, hotnats.ErrUnavailable) {
 		t.Fatalf("append while the server is down = %v, want ErrUnavailable", err)
 	}
@@ -321,21 +292,21 @@ func TestServerKilled(t *testing.T) {
 	}
 	waitFor(t, "the client to reconnect", js.Conn().IsConnected)
 	sn, after, err := e.Load(ctx(t), "Durable")
-	if err != nil || sn.Position != at(9, 3) || !slices.Equal(versions(after), []uint64{4, 5}) {
-		t.Fatalf("Load after the restart = %+v, %v, %v", sn.Position, versions(after), err)
+	if err != nil || sn.Position != enginetest.At(9, 3) || !slices.Equal(enginetest.Versions(after), []uint64{4, 5}) {
+		t.Fatalf("Load after the restart = %+v, %v, %v", sn.Position, enginetest.Versions(after), err)
 	}
-	if string(sn.Frame) != string(snap(t, "Durable", 9, 3, 3).Frame) {
+	if string(sn.Frame) != string(enginetest.Snap(t, "Durable", 9, 3, 3).Frame) {
 		t.Fatal("the checkpoint's frame changed across the restart")
 	}
 	for v := uint64(6); v <= 7; v++ {
-		if err := e.Append(ctx(t), "Durable", at(9, v-1), patch(t, "Durable", 9, v, int(v))); err != nil {
+		if err := e.Append(ctx(t), "Durable", enginetest.At(9, v-1), enginetest.Patch(t, "Durable", 9, v, int(v))); err != nil {
 			t.Fatalf("append %d after the restart: %v", v, err)
 		}
 	}
 	for v := uint64(6); v <= 7; v++ {
 		select {
 		case c := <-got:
-			if c.Position != at(9, v) {
+			if c.Position != enginetest.At(9, v) {
 				t.Fatalf("watched %+v after the restart, want version %d", c.Position, v)
 			}
 		case <-time.After(20 * time.Second):
@@ -353,8 +324,8 @@ func TestServerKilled(t *testing.T) {
 			t.Fatal("the watch begun while the server was down saw nothing")
 		}
 	}
-	if cs, err := e.Since(ctx(t), "Durable", at(9, 0)); err != nil || !slices.Equal(versions(cs), []uint64{1, 2, 3, 4, 5, 6, 7}) {
-		t.Fatalf("the log after the restart: %v, %v", versions(cs), err)
+	if cs, err := e.Since(ctx(t), "Durable", enginetest.At(9, 0)); err != nil || !slices.Equal(enginetest.Versions(cs), []uint64{1, 2, 3, 4, 5, 6, 7}) {
+		t.Fatalf("the log after the restart: %v, %v", enginetest.Versions(cs), err)
 	}
 }
 
@@ -421,17 +392,17 @@ func waitCount(t *testing.T, e *hotnats.Engine, name string, want int) {
 // the previous append.
 func BenchmarkAppend(b *testing.B) {
 	e := newEngine(b, server, hotnats.WithPrefix(freshPrefix()))
-	if err := e.Append(ctx(b), "B", hotstate.Position{}, snap(b, "B", 1, 0, 0)); err != nil {
+	if err := e.Append(ctx(b), "B", hotstate.Position{}, enginetest.Snap(b, "B", 1, 0, 0)); err != nil {
 		b.Fatal(err)
 	}
 	cs := make([]hotstate.Change, b.N+1)
 	for i := 1; i <= b.N; i++ {
-		cs[i] = patch(b, "B", 1, uint64(i), i)
+		cs[i] = enginetest.Patch(b, "B", 1, uint64(i), i)
 	}
 	c := context.Background()
 	b.ResetTimer()
 	for i := 1; i <= b.N; i++ {
-		if err := e.Append(c, "B", at(1, uint64(i-1)), cs[i]); err != nil {
+		if err := e.Append(c, "B", enginetest.At(1, uint64(i-1)), cs[i]); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -444,13 +415,13 @@ func BenchmarkAppendParallel(b *testing.B) {
 	var ids atomic.Int64
 	b.RunParallel(func(pb *testing.PB) {
 		name := fmt.Sprintf("P%d", ids.Add(1))
-		if err := e.Append(context.Background(), name, hotstate.Position{}, snap(b, name, 1, 0, 0)); err != nil {
+		if err := e.Append(context.Background(), name, hotstate.Position{}, enginetest.Snap(b, name, 1, 0, 0)); err != nil {
 			b.Error(err)
 			return
 		}
-		f := patch(b, name, 1, 1, 1).Frame
+		f := enginetest.Patch(b, name, 1, 1, 1).Frame
 		for v := uint64(1); pb.Next(); v++ {
-			if err := e.Append(context.Background(), name, at(1, v-1), hotstate.Change{Position: at(1, v), Frame: f}); err != nil {
+			if err := e.Append(context.Background(), name, enginetest.At(1, v-1), hotstate.Change{Position: enginetest.At(1, v), Frame: f}); err != nil {
 				b.Error(err)
 				return
 			}

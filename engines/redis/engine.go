@@ -14,10 +14,10 @@
 //
 // Keys, for the prefix P and the instance name N:
 //
-//	{P:N}:m   hash e, v: where the log ends (missing: the zero Position);
-//	          n: the nonce of the append that got it there
+//	{P:N}:m   hash e, v: where the log ends; missing means the zero Position
 //	{P:N}:s   hash e, v, f: the latest snapshot (creation, Set or checkpoint)
-//	{P:N}:x   stream of changes, entry id "<version>-1", fields e, v, f
+//	{P:N}:x   stream of changes, entry id "<version>-1", fields e, v, f and
+//	          n, the nonce of the append that wrote it
 //	{P:N}:n   hash node id → that node's subscribers of the instance
 //	{P:N}:w   Pub/Sub channel: a wake-up after every change
 //	P:node:ID liveness of a node, with a TTL its heartbeat refreshes

@@ -15,7 +15,6 @@ import (
 
 	hotstate "github.com/hotstate/hotstate/core"
 	"github.com/hotstate/hotstate/core/enginetest"
-	"github.com/hotstate/hotstate/core/wire"
 	hotredis "github.com/hotstate/hotstate/engines/redis"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
@@ -149,26 +148,6 @@ func ctx(t testing.TB) context.Context {
 	return c
 }
 
-func snap(t testing.TB, name string, epoch, version uint64, n int) hotstate.Change {
-	t.Helper()
-	f, err := wire.EncodeSnap(name, epoch, version, map[string]int{"n": n})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return hotstate.Change{Position: hotstate.Position{Epoch: epoch, Version: version}, Frame: f}
-}
-
-func patch(t testing.TB, name string, epoch, version uint64, n int) hotstate.Change {
-	t.Helper()
-	f, err := wire.EncodePatch(name, epoch, version, []wire.Op{{Op: wire.OpReplace, Path: "/n", Value: n}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return hotstate.Change{Position: hotstate.Position{Epoch: epoch, Version: version}, Frame: f}
-}
-
-func at(e, v uint64) hotstate.Position { return hotstate.Position{Epoch: e, Version: v} }
-
 // TestStaleWriterRefused has two nodes see the same end of the log; the
 // one that writes second is refused, and its change is not in the log.
 func TestStaleWriterRefused(t *testing.T) {
@@ -177,32 +156,32 @@ func TestStaleWriterRefused(t *testing.T) {
 	b := hotredis.New(client(t, server), hotredis.WithPrefix(prefix))
 	t.Cleanup(a.Close)
 	t.Cleanup(b.Close)
-	if err := a.Append(ctx(t), "R", hotstate.Position{}, snap(t, "R", 42, 0, 0)); err != nil {
+	if err := a.Append(ctx(t), "R", hotstate.Position{}, enginetest.Snap(t, "R", 42, 0, 0)); err != nil {
 		t.Fatal(err)
 	}
 	for v := uint64(1); v <= 3; v++ {
-		if err := a.Append(ctx(t), "R", at(42, v-1), patch(t, "R", 42, v, int(v))); err != nil {
+		if err := a.Append(ctx(t), "R", enginetest.At(42, v-1), enginetest.Patch(t, "R", 42, v, int(v))); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Both nodes are at 42/3; a moves on first.
-	if err := a.Append(ctx(t), "R", at(42, 3), patch(t, "R", 42, 4, 4)); err != nil {
+	if err := a.Append(ctx(t), "R", enginetest.At(42, 3), enginetest.Patch(t, "R", 42, 4, 4)); err != nil {
 		t.Fatal(err)
 	}
-	err := b.Append(ctx(t), "R", at(42, 3), patch(t, "R", 42, 4, 400))
+	err := b.Append(ctx(t), "R", enginetest.At(42, 3), enginetest.Patch(t, "R", 42, 4, 400))
 	if !errors.Is(err, hotstate.ErrConflict) {
 		t.Fatalf("stale append = %v, want ErrConflict", err)
 	}
 	// A stale reset (a new lifetime after the old end) is refused too.
-	if err := b.Append(ctx(t), "R", at(42, 3), snap(t, "R", 43, 0, 0)); !errors.Is(err, hotstate.ErrConflict) {
+	if err := b.Append(ctx(t), "R", enginetest.At(42, 3), enginetest.Snap(t, "R", 43, 0, 0)); !errors.Is(err, hotstate.ErrConflict) {
 		t.Fatalf("stale reset = %v, want ErrConflict", err)
 	}
-	cs, err := b.Since(ctx(t), "R", at(42, 3))
-	if err != nil || len(cs) != 1 || string(cs[0].Frame) != string(patch(t, "R", 42, 4, 4).Frame) {
+	cs, err := b.Since(ctx(t), "R", enginetest.At(42, 3))
+	if err != nil || len(cs) != 1 || string(cs[0].Frame) != string(enginetest.Patch(t, "R", 42, 4, 4).Frame) {
 		t.Fatalf("the log after the refused append: %d changes, %v", len(cs), err)
 	}
 	// Caught up, b appends.
-	if err := b.Append(ctx(t), "R", at(42, 4), patch(t, "R", 42, 5, 5)); err != nil {
+	if err := b.Append(ctx(t), "R", enginetest.At(42, 4), enginetest.Patch(t, "R", 42, 5, 5)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -220,15 +199,15 @@ func TestDurableAcrossRestart(t *testing.T) {
 		defer rdb.Close()
 		e := hotredis.New(rdb)
 		defer e.Close()
-		if err := e.Append(ctx(t), "Durable", hotstate.Position{}, snap(t, "Durable", 9, 0, 0)); err != nil {
+		if err := e.Append(ctx(t), "Durable", hotstate.Position{}, enginetest.Snap(t, "Durable", 9, 0, 0)); err != nil {
 			t.Fatal(err)
 		}
 		for v := uint64(1); v <= 5; v++ {
-			if err := e.Append(ctx(t), "Durable", at(9, v-1), patch(t, "Durable", 9, v, int(v))); err != nil {
+			if err := e.Append(ctx(t), "Durable", enginetest.At(9, v-1), enginetest.Patch(t, "Durable", 9, v, int(v))); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := e.Checkpoint(ctx(t), "Durable", snap(t, "Durable", 9, 3, 3)); err != nil {
+		if err := e.Checkpoint(ctx(t), "Durable", enginetest.Snap(t, "Durable", 9, 3, 3)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -241,14 +220,14 @@ func TestDurableAcrossRestart(t *testing.T) {
 	e := hotredis.New(rdb)
 	defer e.Close()
 	sn, after, err := e.Load(ctx(t), "Durable")
-	if err != nil || sn.Position != at(9, 3) || len(after) != 2 || after[1].Position != at(9, 5) {
+	if err != nil || sn.Position != enginetest.At(9, 3) || len(after) != 2 || after[1].Position != enginetest.At(9, 5) {
 		t.Fatalf("Load after the restart = %+v, %d after, %v", sn.Position, len(after), err)
 	}
-	if string(sn.Frame) != string(snap(t, "Durable", 9, 3, 3).Frame) {
+	if string(sn.Frame) != string(enginetest.Snap(t, "Durable", 9, 3, 3).Frame) {
 		t.Fatal("the checkpoint's frame changed across the restart")
 	}
 	// The log goes on where it was.
-	if err := e.Append(ctx(t), "Durable", at(9, 5), patch(t, "Durable", 9, 6, 6)); err != nil {
+	if err := e.Append(ctx(t), "Durable", enginetest.At(9, 5), enginetest.Patch(t, "Durable", 9, 6, 6)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -269,10 +248,10 @@ func TestWatchAcrossRestart(t *testing.T) {
 	got := make(chan hotstate.Change, 16)
 	stop := e.Watch("R", func(c hotstate.Change) { got <- c })
 	defer stop()
-	if err := e.Append(ctx(t), "R", hotstate.Position{}, snap(t, "R", 3, 0, 0)); err != nil {
+	if err := e.Append(ctx(t), "R", hotstate.Position{}, enginetest.Snap(t, "R", 3, 0, 0)); err != nil {
 		t.Fatal(err)
 	}
-	if c := <-got; c.Position != at(3, 0) {
+	if c := <-got; c.Position != enginetest.At(3, 0) {
 		t.Fatalf("watched %+v", c.Position)
 	}
 	s.crash()
@@ -280,14 +259,14 @@ func TestWatchAcrossRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	for v := uint64(1); v <= 2; v++ {
-		if err := e.Append(ctx(t), "R", at(3, v-1), patch(t, "R", 3, v, int(v))); err != nil {
+		if err := e.Append(ctx(t), "R", enginetest.At(3, v-1), enginetest.Patch(t, "R", 3, v, int(v))); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for v := uint64(1); v <= 2; v++ {
 		select {
 		case c := <-got:
-			if c.Position != at(3, v) {
+			if c.Position != enginetest.At(3, v) {
 				t.Fatalf("watched %+v, want version %d", c.Position, v)
 			}
 		case <-time.After(10 * time.Second):
@@ -374,19 +353,19 @@ func TestWatchAcrossNodes(t *testing.T) {
 	got := make(chan hotstate.Change, 1000)
 	stop := b.Watch("X", func(c hotstate.Change) { got <- c })
 	defer stop()
-	if err := a.Append(ctx(t), "X", hotstate.Position{}, snap(t, "X", 5, 0, 0)); err != nil {
+	if err := a.Append(ctx(t), "X", hotstate.Position{}, enginetest.Snap(t, "X", 5, 0, 0)); err != nil {
 		t.Fatal(err)
 	}
 	const n = 600 // more than one read of the stream returns
 	for v := uint64(1); v <= n; v++ {
-		if err := a.Append(ctx(t), "X", at(5, v-1), patch(t, "X", 5, v, int(v))); err != nil {
+		if err := a.Append(ctx(t), "X", enginetest.At(5, v-1), enginetest.Patch(t, "X", 5, v, int(v))); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for v := uint64(0); v <= n; v++ {
 		select {
 		case c := <-got:
-			if c.Position != at(5, v) {
+			if c.Position != enginetest.At(5, v) {
 				t.Fatalf("watched %+v, want version %d", c.Position, v)
 			}
 		case <-time.After(5 * time.Second):
@@ -401,17 +380,17 @@ func BenchmarkAppend(b *testing.B) {
 	rdb := client(b, server)
 	e := hotredis.New(rdb, hotredis.WithPrefix(freshPrefix()))
 	b.Cleanup(e.Close)
-	if err := e.Append(ctx(b), "B", hotstate.Position{}, snap(b, "B", 1, 0, 0)); err != nil {
+	if err := e.Append(ctx(b), "B", hotstate.Position{}, enginetest.Snap(b, "B", 1, 0, 0)); err != nil {
 		b.Fatal(err)
 	}
 	cs := make([]hotstate.Change, b.N+1)
 	for i := 1; i <= b.N; i++ {
-		cs[i] = patch(b, "B", 1, uint64(i), i)
+		cs[i] = enginetest.Patch(b, "B", 1, uint64(i), i)
 	}
 	c := context.Background()
 	b.ResetTimer()
 	for i := 1; i <= b.N; i++ {
-		if err := e.Append(c, "B", at(1, uint64(i-1)), cs[i]); err != nil {
+		if err := e.Append(c, "B", enginetest.At(1, uint64(i-1)), cs[i]); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -426,13 +405,13 @@ func BenchmarkAppendParallel(b *testing.B) {
 	var ids atomic.Int64
 	b.RunParallel(func(pb *testing.PB) {
 		name := fmt.Sprintf("P%d", ids.Add(1))
-		if err := e.Append(context.Background(), name, hotstate.Position{}, snap(b, name, 1, 0, 0)); err != nil {
+		if err := e.Append(context.Background(), name, hotstate.Position{}, enginetest.Snap(b, name, 1, 0, 0)); err != nil {
 			b.Error(err)
 			return
 		}
-		f := patch(b, name, 1, 1, 1).Frame
+		f := enginetest.Patch(b, name, 1, 1, 1).Frame
 		for v := uint64(1); pb.Next(); v++ {
-			if err := e.Append(context.Background(), name, at(1, v-1), hotstate.Change{Position: at(1, v), Frame: f}); err != nil {
+			if err := e.Append(context.Background(), name, enginetest.At(1, v-1), hotstate.Change{Position: enginetest.At(1, v), Frame: f}); err != nil {
 				b.Error(err)
 				return
 			}

@@ -14,9 +14,10 @@ import "github.com/redis/go-redis/v9"
 // prev's epoch and next version), stream id, frame, changes kept, wake-up
 // channel, milliseconds a deleted instance's stream stays, and the
 // append's nonce: random, the same when go-redis sends the script again
-// after a connection failed, so that a retry of an append that did reach
-// Redis finds it done instead of refusing it as a conflict (which would
-// make the writer apply its change twice).
+// after a connection failed. The change's stream entry keeps it, so that
+// a retry of an append that did reach Redis finds it done, even after
+// other changes followed it, instead of refusing it as a conflict (which
+// would make the writer apply its change twice).
 //
 // It returns {1} when the change is in the log, {0, epoch, version} when
 // the log ends elsewhere (a conflict), and {2} when the change does not
@@ -24,13 +25,23 @@ import "github.com/redis/go-redis/v9"
 var appendScript = redis.NewScript(`
 local cur = redis.call('HMGET', KEYS[1], 'e', 'v')
 local e, v = cur[1] or '0', cur[2] or '0'
+local kind = ARGV[5]
 if e ~= ARGV[1] or v ~= ARGV[2] then
-	if e == ARGV[3] and v == ARGV[4] and redis.call('HGET', KEYS[1], 'n') == ARGV[12] then
-		return {1}
+	-- This very append, sent again, may be in the log already, perhaps
+	-- with other changes after it: its entry carries its nonce.
+	if e == ARGV[3] and kind ~= 'd' then
+		local got = redis.call('XRANGE', KEYS[2], ARGV[7], ARGV[7])
+		if got[1] then
+			local f = got[1][2]
+			for i = 1, #f - 1, 2 do
+				if f[i] == 'n' and f[i + 1] == ARGV[12] then
+					return {1}
+				end
+			end
+		end
 	end
 	return {0, e, v}
 end
-local kind = ARGV[5]
 if kind == 'd' then
 	if e == '0' then
 		return {1}
@@ -52,8 +63,8 @@ end
 -- Exact MAXLEN: '~' frees only whole stream nodes (100 entries by
 -- default), so a short log would not be trimmed at all. Since finds the
 -- trimmed part by the first entry's version either way.
-redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[9], ARGV[7], 'e', ARGV[3], 'v', ARGV[4], 'f', ARGV[8])
-redis.call('HSET', KEYS[1], 'e', ARGV[3], 'v', ARGV[4], 'n', ARGV[12])
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[9], ARGV[7], 'e', ARGV[3], 'v', ARGV[4], 'f', ARGV[8], 'n', ARGV[12])
+redis.call('HSET', KEYS[1], 'e', ARGV[3], 'v', ARGV[4])
 if kind ~= 'p' then
 	redis.call('HSET', KEYS[3], 'e', ARGV[3], 'v', ARGV[4], 'f', ARGV[8])
 end
