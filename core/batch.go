@@ -94,15 +94,20 @@ func (in *instance[T]) submit(r *writeReq[T]) (bool, error) {
 	case <-r.done:
 	default:
 		// Leading: r is queued, and the batch taken holds it.
-		in.wmu.Lock()
-		in.commit(in.pending.take())
-		in.wmu.Unlock()
-		in.pending.handOff()
+		in.lead()
 	}
 	if r.panic != nil {
 		panic(r.panic.v)
 	}
 	return r.live, r.err
+}
+
+// lead commits what is queued and passes the lead on, whatever happens.
+func (in *instance[T]) lead() {
+	defer in.pending.handOff()
+	in.wmu.Lock()
+	defer in.wmu.Unlock()
+	in.commit(in.pending.take())
 }
 
 // commit makes one change of a batch and tells each request its outcome.

@@ -21,7 +21,7 @@ type load struct {
 }
 
 // run makes clients × each increments of store through url and returns
-// once all are done; faults runs meanwhile, told how many are done.
+// once all are done.
 func (l *load) run(t *testing.T, ctx context.Context, url, store string, clients, each int) {
 	t.Helper()
 	var wg sync.WaitGroup
@@ -107,12 +107,15 @@ func TestNodeKilled(t *testing.T) {
 		ctx := timeout(t, 90*time.Second)
 		var l load
 		var after int64
+		fault := make(chan struct{})
 		go func() {
+			defer close(fault)
 			l.at(clients * each / 3)
 			nodes[0].kill()
 			after = l.done.Load()
 		}()
 		l.run(t, ctx, lb.url(), "Counter", clients, each)
+		<-fault // the fault is over before anything is checked or stopped
 		if n := l.done.Load() - after; n < clients*each/2 {
 			t.Fatalf("only %d increments after the kill", n)
 		}
@@ -132,13 +135,16 @@ func TestNodeFrozen(t *testing.T) {
 		lb := balance(t, nodes)
 		ctx := timeout(t, 90*time.Second)
 		var l load
+		fault := make(chan struct{})
 		go func() {
+			defer close(fault)
 			l.at(clients * each / 4)
 			_ = nodes[0].cmd.Process.Signal(syscall.SIGSTOP)
 			time.Sleep(4 * time.Second) // past the node TTL (3 s) and the call timeout (2 s)
 			_ = nodes[0].cmd.Process.Signal(syscall.SIGCONT)
 		}()
 		l.run(t, ctx, lb.url(), "Counter", clients, each)
+		<-fault // the fault is over before anything is checked or stopped
 		l.check(t, ctx, nodes[0], "Counter")
 		agree(t, ws[0], ws[1])
 	})
@@ -159,11 +165,14 @@ func TestEngineRestarted(t *testing.T) {
 		lb := balance(t, nodes)
 		ctx := timeout(t, 90*time.Second)
 		var l load
+		fault := make(chan struct{})
 		go func() {
+			defer close(fault)
 			l.at(clients * each / 4)
 			e.restart(t, time.Second)
 		}()
 		l.run(t, ctx, lb.url(), "Counter", clients, each)
+		<-fault // the fault is over before anything is checked or stopped
 		l.check(t, ctx, nodes[0], "Counter")
 		agree(t, ws[0], ws[1])
 	})
