@@ -1,10 +1,12 @@
 package hotstate_test
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	hotstate "github.com/hotstate/hotstate/core"
 	"github.com/hotstate/hotstate/core/wire"
@@ -28,8 +30,9 @@ type node struct {
 	idle    *atomic.Int32
 }
 
-func newNode(eng hotstate.Engine, created, idle *atomic.Int32) *node {
+func newNode(t *testing.T, eng hotstate.Engine, created, idle *atomic.Int32) *node {
 	srv := hotstate.New(hotstate.WithEngine(eng))
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
 	n := &node{srv: srv, created: created, idle: idle}
 	n.count = hotstate.NewStore(srv, "Count", counter{}).OnCreate(func(c *counter) {
 		created.Add(1)
@@ -42,7 +45,7 @@ func newNode(eng hotstate.Engine, created, idle *atomic.Int32) *node {
 func cluster(t *testing.T) (a, b *node) {
 	eng := hotstate.NewMemoryEngine(256, 1<<20)
 	var created, idle atomic.Int32
-	return newNode(eng, &created, &idle), newNode(eng, &created, &idle)
+	return newNode(t, eng, &created, &idle), newNode(t, eng, &created, &idle)
 }
 
 // frameN reads the counter a snap frame holds.
@@ -265,6 +268,7 @@ func TestClusterPresence(t *testing.T) {
 	var srvs []*hotstate.Server
 	for range 3 {
 		srv := hotstate.New(hotstate.WithEngine(eng))
+		t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
 		hotstate.NewFamily(srv, "Room:*", counter{}).Presence(func(c hotstate.Caller) (string, any) { return c.ID, nil })
 		srvs = append(srvs, srv)
 	}
@@ -326,4 +330,39 @@ func TestClusterListsAndEndsAnywhere(t *testing.T) {
 	}
 	b.rooms.Reset("y")
 	within(t, "A follows the reset", func() bool { return !a.rooms.IsInitialized("y") && a.rooms.Get("y").N == 0 })
+}
+
+// TestClusterPresenceCountsEveryNode: one member connected through two
+// nodes stays listed until its last connection anywhere leaves.
+func TestClusterPresenceCountsEveryNode(t *testing.T) {
+	eng := hotstate.NewMemoryEngine(256, 1<<20)
+	var srvs []*hotstate.Server
+	for range 2 {
+		// No heartbeat: no grace period, so a member leaves at once.
+		srv := hotstate.New(hotstate.WithEngine(eng), hotstate.WithHeartbeat(0))
+		t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+		hotstate.NewFamily(srv, "Room:*", counter{}).Presence(func(hotstate.Caller) (string, any) { return "ann", nil })
+		srvs = append(srvs, srv)
+	}
+	ca, cb, watcher := connect(t, srvs[0]), connect(t, srvs[1]), connect(t, srvs[1])
+	for _, c := range []*client{ca, cb} {
+		c.send(wire.EncodeSub("Room:p"))
+		c.expect(wire.TypeSnap)
+	}
+	listed := func() bool {
+		in, ok := srvs[1].Lookup("presence:Room:p")
+		if !ok {
+			t.Fatal("no presence store")
+		}
+		_, there := in.Get().(hotstate.Presence)["ann"]
+		return there
+	}
+	within(t, "ann is listed", listed)
+	ca.send(wire.EncodeUnsub("Room:p"))
+	watcher.quiet(100 * time.Millisecond)
+	if !listed() {
+		t.Fatal("ann left the list while still connected through the other node")
+	}
+	cb.send(wire.EncodeUnsub("Room:p"))
+	within(t, "ann leaves the list", func() bool { return !listed() })
 }

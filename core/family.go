@@ -201,16 +201,22 @@ func (f *family[T]) subscriberCount(key string) int {
 	return 0
 }
 
-// names returns the full names of the instances that exist, on any node.
-func (f *family[T]) names() []string {
+// local returns the full names of the instances that exist on this node.
+func (f *family[T]) local() []string {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	var names []string
 	for _, in := range f.instances {
 		if in.exists() {
 			names = append(names, in.name)
 		}
 	}
-	f.mu.Unlock()
+	return names
+}
+
+// names returns the full names of the instances that exist, on any node.
+func (f *family[T]) names() []string {
+	names := f.local()
 	if f.srv.opts.shared {
 		prefix := f.prefix
 		if prefix == "" {

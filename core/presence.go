@@ -29,6 +29,9 @@ type presence struct {
 	members map[string]map[string]*member // instance name → member key → member
 	// conns maps a connection's subscription to the member it counts for.
 	conns map[connKey]string
+	// stopSweep ends the sweep of members other nodes left behind; nil
+	// when the engine is this process's own.
+	stopSweep func()
 }
 
 type member struct {
@@ -54,6 +57,7 @@ func (s *Server) presenceFor() *presence {
 				return ok && def.presenceWho() != nil && def.allowed(c, key)
 			}
 		})
+		p.startSweep()
 		s.presence.Store(p)
 	})
 	return s.presence.Load()
@@ -67,18 +71,23 @@ func (p *presence) join(name string, who func(Caller) (string, any), c Caller) {
 		p.srv.listeners.failed(fmt.Errorf("hotstate: store %q: presence: %w", name, err), c.ID)
 		return
 	}
-	if p.joinLocked(name, key, meta, c) {
+	added, counted := p.joinLocked(name, key, meta, c)
+	if counted {
+		p.count(name, key, 1)
+	}
+	if added {
 		p.sync(name, key)
 	}
 }
 
-// joinLocked counts c for member key and reports whether the list changed.
-func (p *presence) joinLocked(name, key string, meta any, c Caller) bool {
+// joinLocked counts c for member key and reports whether the list changed
+// and whether c is a connection the member did not have.
+func (p *presence) joinLocked(name, key string, meta any, c Caller) (added, counted bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ck := connKey{c.ID, name}
 	if _, ok := p.conns[ck]; ok {
-		return false // a second sub from one connection is the same presence
+		return false, false // a second sub from one connection is the same presence
 	}
 	p.conns[ck] = key
 	ms := p.members[name]
@@ -87,7 +96,7 @@ func (p *presence) joinLocked(name, key string, meta any, c Caller) bool {
 		p.members[name] = ms
 	}
 	m := ms[key]
-	added := m == nil
+	added = m == nil
 	if added {
 		// A new member shows the rule's metadata; one already listed
 		// (another tab, or back within the grace period) keeps what it
@@ -100,38 +109,42 @@ func (p *presence) joinLocked(name, key string, meta any, c Caller) bool {
 		m.leave.Stop()
 		m.leave = nil
 	}
-	return added
+	return added, true
 }
 
 // leave uncounts c from the instance name; the member goes from the list
 // when its last connection has been gone for the grace period.
 func (p *presence) leave(name string, c Caller) {
-	if key, gone := p.leaveLocked(name, c); gone {
+	key, counted, gone := p.leaveLocked(name, c)
+	if counted {
+		p.count(name, key, -1)
+	}
+	if gone {
 		p.sync(name, key)
 	}
 }
 
-// leaveLocked uncounts c and reports whether its member left the list now;
-// otherwise a timer may drop it when the grace period ends.
-func (p *presence) leaveLocked(name string, c Caller) (key string, gone bool) {
+// leaveLocked uncounts c, reporting its member and whether the member left
+// the list now; otherwise a timer may drop it when the grace period ends.
+func (p *presence) leaveLocked(name string, c Caller) (key string, counted, gone bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ck := connKey{c.ID, name}
 	key, ok := p.conns[ck]
 	if !ok {
-		return "", false
+		return "", false, false
 	}
 	delete(p.conns, ck)
 	m := p.members[name][key]
 	if m == nil {
-		return "", false
+		return key, true, false
 	}
 	if m.conns--; m.conns > 0 {
-		return "", false
+		return key, true, false
 	}
 	if p.grace <= 0 {
 		p.dropLocked(name, key)
-		return key, true
+		return key, true, true
 	}
 	mk := key // the result variable changes as this function returns
 	m.leave = time.AfterFunc(p.grace, func() {
@@ -145,7 +158,7 @@ func (p *presence) leaveLocked(name string, c Caller) (key string, gone bool) {
 			p.sync(name, mk)
 		}
 	})
-	return "", false
+	return key, true, false
 }
 
 // update sets the metadata of a member that is present.
@@ -183,6 +196,9 @@ func (p *presence) forget(name string) {
 
 // stop ends every grace period at once, for Shutdown.
 func (p *presence) stop() {
+	if p.stopSweep != nil {
+		p.stopSweep()
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, ms := range p.members {
@@ -207,6 +223,12 @@ func (p *presence) dropLocked(name, key string) {
 // reading the tracker inside the update keeps concurrent syncs of one list
 // in agreement with the tracker's latest word, whatever their order.
 func (p *presence) sync(name, key string) {
+	p.mu.Lock()
+	here := p.members[name][key] != nil
+	p.mu.Unlock()
+	if !here && p.count(name, key, 0) > 0 {
+		return // still present through another node
+	}
 	err := p.lists.update(name, func(list *Presence) {
 		p.mu.Lock()
 		defer p.mu.Unlock()

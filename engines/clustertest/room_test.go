@@ -83,3 +83,34 @@ func TestRoomAcrossNodes(t *testing.T) {
 		}
 	})
 }
+
+// TestPresenceOfACrashedNode: a member connected only through a node that
+// is killed leaves the list on every other node once the engine stops
+// counting that node (its node TTL, 3 s here) and a sweep runs.
+func TestPresenceOfACrashedNode(t *testing.T) {
+	engines(t, func(t *testing.T, e *engineServer) {
+		nodes := startNodes(t, e, 2)
+		ctx := timeout(t, 60*time.Second)
+		a, b := mustDial(t, ctx, nodes[0].url()), mustDial(t, ctx, nodes[1].url())
+		if err := hotclient.SubscribeAs[count](a, "Room:c", nil).Ready(ctx); err != nil {
+			t.Fatal(err)
+		}
+		members := hotclient.SubscribePresence[any](b, "Room:c", nil)
+		id := a.ID()
+		eventually(t, 10*time.Second, func() error {
+			if _, ok := members.State()[id]; !ok {
+				return fmt.Errorf("presence on the other node: %v, want %s", members.State(), id)
+			}
+			return nil
+		})
+		nodes[0].kill()
+		start := time.Now()
+		eventually(t, 20*time.Second, func() error {
+			if _, ok := members.State()[id]; ok {
+				return fmt.Errorf("%s still listed %v after its node died", id, time.Since(start).Round(time.Second))
+			}
+			return nil
+		})
+		t.Logf("the crashed node's member left after %v", time.Since(start).Round(100*time.Millisecond))
+	})
+}

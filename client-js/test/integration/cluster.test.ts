@@ -43,10 +43,10 @@ it("shows a change made through one node to a client of the other", async () => 
   const todosB = b.subscribe<Todos>("Todos");
   await todosB.ready();
   const { id } = await a.call<{ id: number }>("todos.add", { text: "across nodes" });
-  await waitFor(() => todosB.getState()?.items.some((t) => t.id === id && t.text === "across nodes"));
+  await waitFor(() => todosB.getState()?.items.some((t) => t.id === id && t.text === "across nodes"), "the todo on the other node");
   await b.call("todos.toggle", { id });
   const todosA = a.subscribe<Todos>("Todos");
-  await waitFor(() => todosA.getState()?.items.find((t) => t.id === id)?.done === true);
+  await waitFor(() => todosA.getState()?.items.find((t) => t.id === id)?.done === true, "the toggle on the first node");
 });
 
 it("keeps ids unique when both nodes add at once", async () => {
@@ -58,7 +58,7 @@ it("keeps ids unique when both nodes add at once", async () => {
   const ids = (await Promise.all(adds)).map((r) => r.id);
   expect(new Set(ids).size).toBe(ids.length);
   const todos = a.subscribe<Todos>("Todos");
-  await waitFor(() => ids.every((id) => todos.getState()?.items.some((t) => t.id === id)));
+  await waitFor(() => ids.every((id) => todos.getState()?.items.some((t) => t.id === id)), "every todo added");
 });
 
 it("keeps one order of chat messages on every node", async () => {
@@ -72,7 +72,7 @@ it("keeps one order of chat messages on every node", async () => {
   }
   await Promise.all(sends);
   const texts = (r: Room | undefined) => (r?.messages ?? []).map((m) => m.text);
-  await waitFor(() => texts(roomA.getState()).length === 20 && texts(roomB.getState()).length === 20);
+  await waitFor(() => texts(roomA.getState()).length === 20 && texts(roomB.getState()).length === 20, "twenty messages on both nodes");
   expect(texts(roomA.getState())).toEqual(texts(roomB.getState()));
 });
 
@@ -81,7 +81,7 @@ it("hears events emitted on the other node", async () => {
   const joined: string[] = [];
   a.on("user.joined", (d: { id: string }) => joined.push(d.id));
   const b = await connected(nodes[1]!.url);
-  await waitFor(() => joined.includes(b.clientId!));
+  await waitFor(() => joined.includes(b.clientId!), "user.joined from the other node");
 });
 
 it("serves what changed meanwhile once a crashed node is back", async () => {
@@ -91,9 +91,9 @@ it("serves what changed meanwhile once a crashed node is back", async () => {
   await todosA.ready();
   await nodes[1]!.stop("SIGKILL");
   const { id } = await a.call<{ id: number }>("todos.add", { text: "after the crash" });
-  await waitFor(() => todosA.getState()?.items.some((t) => t.id === id));
+  await waitFor(() => todosA.getState()?.items.some((t) => t.id === id), "the todo added while the other node was down");
   await nodes[1]!.start();
   await b.ready();
   const todosB = b.subscribe<Todos>("Todos");
-  await waitFor(() => todosB.getState()?.items.some((t) => t.id === id));
+  await waitFor(() => todosB.getState()?.items.some((t) => t.id === id), "the todo on the restarted node");
 });
