@@ -63,7 +63,8 @@ type Engine interface {
 	Checkpoint(ctx context.Context, name string, snap Change) error
 	// Watch calls fn with every change appended to name after Watch
 	// returns, by any node, in log order, until stop is called. fn must
-	// not block.
+	// not block or call the engine; it may run on the goroutine of an
+	// Append of this engine, which then returns after it.
 	Watch(name string, fn func(Change)) (stop func())
 	// Publish sends msg to every node listening on channel, this one
 	// included: events for all clients, or for one client on its node.

@@ -68,6 +68,12 @@ type Engine struct {
 	subs   map[string]*channelSubs
 	closed bool
 
+	// pmu guards pending: the nonces of this engine's appends under way,
+	// each true once its wake-up has come. The Pub/Sub reader leaves those
+	// wake-ups to Append, which holds the change (see settle).
+	pmu     sync.Mutex
+	pending map[string]bool
+
 	// cmu guards counts and beating.
 	cmu sync.Mutex
 	// counts is this node's own subscriber count per instance, kept to
@@ -146,6 +152,7 @@ func New(rdb redis.UniversalClient, opts ...Option) *Engine {
 		nodeTTL:    15 * time.Second,
 		log:        slog.New(slog.DiscardHandler),
 		subs:       map[string]*channelSubs{},
+		pending:    map[string]bool{},
 		counts:     map[string]int{},
 	}
 	for _, o := range opts {
@@ -256,13 +263,27 @@ func (e *Engine) Append(ctx context.Context, name string, prev hotstate.Position
 		follows = "1"
 	}
 	k := e.keys(name)
+	n := notice{nonce: nonce(), to: place{prev.Epoch, idVersion(id) + 1}, change: c, frame: true}
+	if prev != (hotstate.Position{}) {
+		n.from = place{prev.Epoch, prev.Version + 1}
+	}
+	if kind == "l" {
+		n.to.epoch = c.Epoch
+	}
+	e.pend(n.nonce)
 	res, err := appendScript.Run(ctx, e.rdb, []string{k.meta, k.stream, k.snap},
 		u(prev.Epoch), u(prev.Version), u(c.Epoch), u(c.Version), kind, follows, id,
-		c.Frame, e.maxChanges, k.wake, tombstoneTTL.Milliseconds(), nonce()).Slice()
+		c.Frame, e.maxChanges, k.wake, tombstoneTTL.Milliseconds(), n.nonce,
+		n.head(), maxNoticeFrame).Slice()
+	var code int64 = -1
+	if err == nil {
+		code, _ = res[0].(int64)
+	}
+	// A del of what does not exist appends nothing.
+	e.settle(k.wake, &n, code == 1 && !(kind == "d" && prev.Epoch == 0))
 	if err != nil {
 		return fmt.Errorf("hotstate: redis: append to %q: %w", name, down(err))
 	}
-	code, _ := res[0].(int64)
 	switch code {
 	case 1:
 		return nil

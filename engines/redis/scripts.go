@@ -12,17 +12,25 @@ import "github.com/redis/go-redis/v9"
 // ARGV: prev epoch, prev version, epoch, version, kind (l a new lifetime,
 // s a Set, p a patch, d a deletion), follows ("1" when the change is at
 // prev's epoch and next version), stream id, frame, changes kept, wake-up
-// channel, milliseconds a deleted instance's stream stays, and the
-// append's nonce: random, the same when go-redis sends the script again
-// after a connection failed. The change's stream entry keeps it, so that
-// a retry of an append that did reach Redis finds it done, even after
-// other changes followed it, instead of refusing it as a conflict (which
-// would make the writer apply its change twice).
+// channel, milliseconds a deleted instance's stream stays, the append's
+// nonce, the head of the wake-up notice (see notice), and the largest frame
+// the notice carries after its head. The nonce is random, the same when
+// go-redis sends the script again after a connection failed. The change's
+// stream entry keeps it, so that a retry of an append that did reach
+// Redis finds it done, even after other changes followed it, instead of
+// refusing it as a conflict (which would make the writer apply its change
+// twice).
 //
 // It returns {1} when the change is in the log, {0, epoch, version} when
 // the log ends elsewhere (a conflict), and {2} when the change does not
 // follow prev.
 var appendScript = redis.NewScript(`
+local function wakeup()
+	if #ARGV[8] <= tonumber(ARGV[14]) then
+		return ARGV[13] .. '\n' .. ARGV[8]
+	end
+	return ARGV[13]
+end
 local cur = redis.call('HMGET', KEYS[1], 'e', 'v')
 local e, v = cur[1] or '0', cur[2] or '0'
 local kind = ARGV[5]
@@ -51,7 +59,7 @@ if kind == 'd' then
 	redis.call('XADD', KEYS[2], ARGV[7], 'e', ARGV[3], 'v', ARGV[4], 'f', ARGV[8])
 	redis.call('PEXPIRE', KEYS[2], ARGV[11])
 	redis.call('DEL', KEYS[1], KEYS[3])
-	redis.call('PUBLISH', ARGV[10], ARGV[7])
+	redis.call('PUBLISH', ARGV[10], wakeup())
 	return {1}
 end
 if kind == 'l' then
@@ -68,7 +76,7 @@ redis.call('HSET', KEYS[1], 'e', ARGV[3], 'v', ARGV[4])
 if kind ~= 'p' then
 	redis.call('HSET', KEYS[3], 'e', ARGV[3], 'v', ARGV[4], 'f', ARGV[8])
 end
-redis.call('PUBLISH', ARGV[10], ARGV[7])
+redis.call('PUBLISH', ARGV[10], wakeup())
 return {1}
 `)
 

@@ -14,10 +14,14 @@ import (
 )
 
 // Pub/Sub drops what is published while a connection is down, so a
-// watcher never takes a change from it: a message only says "read the
-// stream", and the stream, read from the last version delivered, is what
-// the watcher delivers. A lost wake-up delays changes until the next one
-// (every resubscription is one); it never loses them.
+// watcher never trusts it to hold every change: the stream, read from the
+// last version delivered, is what the watcher falls back on. A wake-up
+// (a notice) says which change was appended after which, and carries the
+// change's frame when it is small: a watcher just before that change
+// delivers it from the notice, and so does a watcher on the node that
+// appended it, from Append; any other watcher reads the stream. A lost
+// wake-up delays changes until the next one (every resubscription is
+// one); it never loses them.
 
 // channelSubs is what listens on one Pub/Sub channel: the watchers of one
 // instance, or the listeners of one Publish channel. Both slices are
@@ -144,8 +148,18 @@ func (e *Engine) read(msgs <-chan any) {
 			if s == nil {
 				continue
 			}
-			for _, w := range s.watchers {
-				w.wake()
+			if len(s.watchers) > 0 {
+				n, ok := parseNotice(m.Payload)
+				switch {
+				case !ok: // not ours to read: read the stream
+					for _, w := range s.watchers {
+						w.wake()
+					}
+				case !e.leftToAppend(n.nonce):
+					for _, w := range s.watchers {
+						w.offer(&n)
+					}
+				}
 			}
 			for _, l := range s.listeners {
 				l.deliver([]byte(m.Payload))
@@ -154,6 +168,121 @@ func (e *Engine) read(msgs <-chan any) {
 	}
 }
 
+// maxNoticeFrame is the largest frame a wake-up carries: larger ones are
+// read from the stream, which keeps Pub/Sub messages to every node small.
+const maxNoticeFrame = 4 << 10
+
+// notice is a wake-up: the change that took the stream from one place to
+// the next, with its frame when frame is set. Its head travels as text,
+// "h1 <from epoch> <from next> <to epoch> <to next> <epoch> <version>
+// <nonce>", then a newline and the frame when the frame is small enough.
+type notice struct {
+	// from is the zero place when the change follows no change (a new
+	// instance): a watcher then reads the stream.
+	from, to place
+	change   hotstate.Change
+	frame    bool
+	// nonce names the Append that wrote the change.
+	nonce string
+}
+
+// head is the notice without its frame, which the append script adds.
+func (n *notice) head() string {
+	return strings.Join([]string{"h1",
+		u(n.from.epoch), u(n.from.next), u(n.to.epoch), u(n.to.next),
+		u(n.change.Epoch), u(n.change.Version), n.nonce}, " ")
+}
+
+// parseNotice reads a wake-up; ok is false for anything else, such as the
+// bare stream id earlier versions published, after which the watchers
+// read the stream.
+func parseNotice(msg string) (n notice, ok bool) {
+	head, frame, hasFrame := strings.Cut(msg, "\n")
+	f := strings.Split(head, " ")
+	if len(f) != 8 || f[0] != "h1" {
+		return notice{}, false
+	}
+	var nums [6]uint64
+	for i := range nums {
+		v, err := strconv.ParseUint(f[i+1], 10, 64)
+		if err != nil {
+			return notice{}, false
+		}
+		nums[i] = v
+	}
+	n = notice{
+		from:  place{nums[0], nums[1]},
+		to:    place{nums[2], nums[3]},
+		frame: hasFrame,
+		nonce: f[7],
+	}
+	n.change.Epoch, n.change.Version = nums[4], nums[5]
+	if hasFrame {
+		n.change.Frame = []byte(frame)
+	}
+	return n, true
+}
+
+// pend records an append of this engine under way, before it can wake
+// anyone.
+func (e *Engine) pend(nonce string) {
+	e.pmu.Lock()
+	e.pending[nonce] = false
+	e.pmu.Unlock()
+}
+
+// leftToAppend reports whether the wake-up of the append named nonce is
+// left to that append, still under way on this engine, and notes that it
+// came.
+func (e *Engine) leftToAppend(nonce string) bool {
+	e.pmu.Lock()
+	defer e.pmu.Unlock()
+	if _, ok := e.pending[nonce]; !ok {
+		return false
+	}
+	e.pending[nonce] = true
+	return true
+}
+
+// settle ends the append n names: when it appended, it offers the change
+// to this node's watchers of the channel, which deliver it or read the
+// stream, before the append stops being pending, so that the reader then
+// finds them past it. Otherwise a wake-up left to it (the script may have
+// run though Append failed) wakes the watchers.
+func (e *Engine) settle(ch string, n *notice, appended bool) {
+	if appended {
+		for _, w := range e.watchers(ch) {
+			w.offer(n)
+		}
+	}
+	e.pmu.Lock()
+	woke := e.pending[n.nonce]
+	delete(e.pending, n.nonce)
+	e.pmu.Unlock()
+	if !appended && woke {
+		for _, w := range e.watchers(ch) {
+			w.wake()
+		}
+	}
+}
+
+// watchers returns this node's watchers on channel ch.
+func (e *Engine) watchers(ch string) []*watcher {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if s := e.subs[ch]; s != nil {
+		return s.watchers
+	}
+	return nil
+}
+
+// place is where a watcher stands in a stream: the lifetime and the first
+// version (of stream ids) it has not delivered.
+type place struct{ epoch, next uint64 }
+
+// reached reports whether a watcher at p has delivered what lies before q.
+func (p place) reached(q place) bool { return p.epoch == q.epoch && p.next >= q.next }
+
 // watcher follows one instance's stream for one Watch call.
 type watcher struct {
 	e    *Engine
@@ -161,7 +290,7 @@ type watcher struct {
 	keys keys
 	fn   func(hotstate.Change)
 
-	// mu guards ready, running, again, stopped, epoch and next.
+	// mu guards ready, running, again, stopped, known and at.
 	mu sync.Mutex
 	// ready is set once the watcher knows where the stream ended when
 	// Watch was called; wake-ups before only set again.
@@ -169,12 +298,12 @@ type watcher struct {
 	running bool // a fetch goroutine runs
 	again   bool // fetch once more: a wake-up came during the last
 	stopped bool
-	// epoch is the lifetime of the last change delivered, next the
-	// version to read from: the stream's entries of that lifetime from
-	// next on are what fn has not seen.
-	epoch, next uint64
 	// known is false until the end of the stream at Watch time is read.
 	known bool
+	// at is past the last change delivered: the stream's entries of its
+	// lifetime from its version on are what fn has not seen. Only a
+	// delivery moves it on, from the place it was at (see advance).
+	at place
 
 	// deliverMu is held while fn runs, so that stop returns only once fn
 	// is done and will not be called again.
@@ -184,14 +313,18 @@ type watcher struct {
 // fetchBatch is how many entries one read of a stream returns at most.
 const fetchBatch = 256
 
-// Watch implements hotstate.Engine. Changes come from the instance's
-// stream, read from the last version delivered whenever its channel wakes
-// the watcher. A watcher that falls further behind than the stream keeps
-// (or than a deleted instance's stream stays) receives the next change
-// the stream holds: the jump in version or epoch tells the caller to catch
-// up with Since or Load.
+// Watch implements hotstate.Engine. A change appended through this engine
+// reaches fn from Append itself, and one announced with its frame from
+// the wake-up, when the watcher has delivered the change before it;
+// otherwise changes come from the instance's stream, read from the last
+// version delivered whenever its channel wakes the watcher. A watcher
+// that falls further behind than the stream keeps (or than a deleted
+// instance's stream stays) receives the next change the stream holds: the
+// jump in version or epoch tells the caller to catch up with Since or
+// Load.
 //
-// fn runs on a goroutine of the engine, one call at a time; stop must not
+// fn runs one call at a time, on a goroutine of the engine or in a call
+// of Append on this engine, after the change is in the log; stop must not
 // be called from fn.
 func (e *Engine) Watch(name string, fn func(hotstate.Change)) (stop func()) {
 	w := &watcher{e: e, name: name, keys: e.keys(name), fn: fn}
@@ -245,7 +378,7 @@ func (w *watcher) readEnd(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w.epoch, w.next = c[0].Epoch, idVersion(last[0].ID)+1
+	w.at = place{c[0].Epoch, idVersion(last[0].ID) + 1}
 	return nil
 }
 
@@ -299,18 +432,16 @@ func (w *watcher) fetch() error {
 	ctx, cancel := context.WithTimeout(w.e.ctx, opTimeout)
 	defer cancel()
 	w.mu.Lock()
-	known := w.known
+	known, at := w.known, w.at
 	w.mu.Unlock()
 	if !known {
 		return w.readEnd(ctx)
 	}
+	read := at // where to read: at, or the start of a new lifetime
 	for {
-		w.mu.Lock()
-		epoch, next := w.epoch, w.next
-		w.mu.Unlock()
 		var from, first *redis.XMessageSliceCmd
 		_, err := w.e.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			from = p.XRangeN(ctx, w.keys.stream, u(next)+"-0", "+", fetchBatch)
+			from = p.XRangeN(ctx, w.keys.stream, u(read.next)+"-0", "+", fetchBatch)
 			first = p.XRangeN(ctx, w.keys.stream, "-", "+", 1)
 			return nil
 		})
@@ -324,12 +455,10 @@ func (w *watcher) fetch() error {
 		if err != nil {
 			return err
 		}
-		if head[0].Epoch != epoch {
+		if head[0].Epoch != read.epoch {
 			// A new lifetime restarted the stream, ids and all: deliver
 			// it from its beginning.
-			w.mu.Lock()
-			w.epoch, w.next = head[0].Epoch, 0
-			w.mu.Unlock()
+			read = place{head[0].Epoch, 0}
 			continue
 		}
 		xs := from.Val()
@@ -338,30 +467,67 @@ func (w *watcher) fetch() error {
 			return err
 		}
 		for i, c := range cs {
-			if !w.deliver(c, idVersion(xs[i].ID)+1) {
+			to := place{read.epoch, idVersion(xs[i].ID) + 1}
+			if at.reached(to) {
+				continue // a notice delivered it
+			}
+			now, ok := w.advance(at, to, c)
+			switch {
+			case ok:
+				at = to
+			case now.reached(to):
+				// A notice delivered it meanwhile.
+				at = now
+			default:
+				// Stopped, or moved past what this read holds by a
+				// notice: read again from there.
+				w.mu.Lock()
+				w.again = true
+				w.mu.Unlock()
 				return nil
 			}
 		}
 		if len(xs) < fetchBatch {
 			return nil
 		}
+		read = at
 	}
 }
 
-// deliver calls fn with c unless the watcher stopped, and moves it past
-// c, to next.
-func (w *watcher) deliver(c hotstate.Change, next uint64) bool {
+// advance calls fn with c and moves the watcher to place to, if it is at
+// place from and not stopped. Otherwise it returns where the watcher is.
+func (w *watcher) advance(from, to place, c hotstate.Change) (place, bool) {
 	w.deliverMu.Lock()
 	defer w.deliverMu.Unlock()
 	w.mu.Lock()
-	stopped := w.stopped
-	w.next = next
-	w.mu.Unlock()
-	if stopped {
-		return false
+	if w.stopped || w.at != from {
+		at := w.at
+		w.mu.Unlock()
+		return at, false
 	}
+	w.at = to
+	w.mu.Unlock()
 	w.fn(c)
-	return true
+	return to, true
+}
+
+// offer hands the watcher the change n announces: a watcher just before
+// it delivers it, if n carries its frame; one past it does nothing; any
+// other reads the stream.
+func (w *watcher) offer(n *notice) {
+	w.mu.Lock()
+	known, at, stopped := w.known, w.at, w.stopped
+	w.mu.Unlock()
+	switch {
+	case stopped || known && at.reached(n.to):
+		return
+	case known && n.frame && n.from != (place{}) && at == n.from:
+		if _, ok := w.advance(n.from, n.to, n.change); ok {
+			return
+		}
+		// Something moved it meanwhile: the stream knows.
+	}
+	w.wake()
 }
 
 // idVersion is the version in a stream id made by entryID.
