@@ -142,26 +142,29 @@ func (e *Engine) read(msgs <-chan any) {
 				w.wake()
 			}
 		case *redis.Message:
+			// The slices are replaced, never changed in place: taken
+			// under the lock, they may be used without it.
 			e.mu.Lock()
-			s := e.subs[m.Channel]
-			e.mu.Unlock()
-			if s == nil {
-				continue
+			var watchers []*watcher
+			var listeners []*listener
+			if s := e.subs[m.Channel]; s != nil {
+				watchers, listeners = s.watchers, s.listeners
 			}
-			if len(s.watchers) > 0 {
+			e.mu.Unlock()
+			if len(watchers) > 0 {
 				n, ok := parseNotice(m.Payload)
 				switch {
 				case !ok: // not ours to read: read the stream
-					for _, w := range s.watchers {
+					for _, w := range watchers {
 						w.wake()
 					}
 				case !e.leftToAppend(n.nonce):
-					for _, w := range s.watchers {
+					for _, w := range watchers {
 						w.offer(&n)
 					}
 				}
 			}
-			for _, l := range s.listeners {
+			for _, l := range listeners {
 				l.deliver([]byte(m.Payload))
 			}
 		}
