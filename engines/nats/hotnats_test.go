@@ -365,25 +365,10 @@ func TestDeadNodeStopsCounting(t *testing.T) {
 	}
 	gjs.Conn().Close()
 	ghost.Close()
-	waitCount(t, a, "S", 5)
+	enginetest.WaitCount(t, a, "S", 5, 10*time.Second)
 	b.Close()
 	if n, err := a.AddSubscribers(ctx(t), "S", 0); err != nil || n != 2 {
 		t.Fatalf("count after b closed = %d, %v; want 2", n, err)
-	}
-}
-
-func waitCount(t *testing.T, e *hotnats.Engine, name string, want int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		n, err := e.AddSubscribers(ctx(t), name, 0)
-		if err == nil && n == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("count stayed %d (%v), want %d", n, err, want)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -392,39 +377,12 @@ func waitCount(t *testing.T, e *hotnats.Engine, name string, want int) {
 // the previous append.
 func BenchmarkAppend(b *testing.B) {
 	e := newEngine(b, server, hotnats.WithPrefix(freshPrefix()))
-	if err := e.Append(ctx(b), "B", hotstate.Position{}, enginetest.Snap(b, "B", 1, 0, 0)); err != nil {
-		b.Fatal(err)
-	}
-	cs := make([]hotstate.Change, b.N+1)
-	for i := 1; i <= b.N; i++ {
-		cs[i] = enginetest.Patch(b, "B", 1, uint64(i), i)
-	}
-	c := context.Background()
-	b.ResetTimer()
-	for i := 1; i <= b.N; i++ {
-		if err := e.Append(c, "B", enginetest.At(1, uint64(i-1)), cs[i]); err != nil {
-			b.Fatal(err)
-		}
-	}
+	enginetest.BenchmarkAppend(b, e)
 }
 
 // BenchmarkAppendParallel has writers on distinct instances, as the
 // server's many stores do.
 func BenchmarkAppendParallel(b *testing.B) {
 	e := newEngine(b, server, hotnats.WithPrefix(freshPrefix()))
-	var ids atomic.Int64
-	b.RunParallel(func(pb *testing.PB) {
-		name := fmt.Sprintf("P%d", ids.Add(1))
-		if err := e.Append(context.Background(), name, hotstate.Position{}, enginetest.Snap(b, name, 1, 0, 0)); err != nil {
-			b.Error(err)
-			return
-		}
-		f := enginetest.Patch(b, name, 1, 1, 1).Frame
-		for v := uint64(1); pb.Next(); v++ {
-			if err := e.Append(context.Background(), name, enginetest.At(1, v-1), hotstate.Change{Position: enginetest.At(1, v), Frame: f}); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+	enginetest.BenchmarkAppendParallel(b, e)
 }

@@ -301,7 +301,7 @@ func TestDeadNodeStopsCounting(t *testing.T) {
 	if n, err := a.AddSubscribers(ctx(t), "S", 0); err != nil || n != 12 {
 		t.Fatalf("count with a live ghost = %d, %v; want 12", n, err)
 	}
-	waitCount(t, a, "S", 5)
+	enginetest.WaitCount(t, a, "S", 5, 5*time.Second)
 	// A closed node leaves at once.
 	b.Close()
 	if n, err := a.AddSubscribers(ctx(t), "S", 0); err != nil || n != 2 {
@@ -324,22 +324,7 @@ func TestCountsSurviveLostKeys(t *testing.T) {
 	if err := rdb.Del(ctx(t), "{"+prefix+":S}:n", prefix+":node:a").Err(); err != nil {
 		t.Fatal(err)
 	}
-	waitCount(t, b, "S", 4)
-}
-
-func waitCount(t *testing.T, e *hotredis.Engine, name string, want int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		n, err := e.AddSubscribers(ctx(t), name, 0)
-		if err == nil && n == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("count stayed %d (%v), want %d", n, err, want)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	enginetest.WaitCount(t, b, "S", 4, 5*time.Second)
 }
 
 // TestWatchAcrossNodes: a change written through one engine is watched
@@ -380,20 +365,7 @@ func BenchmarkAppend(b *testing.B) {
 	rdb := client(b, server)
 	e := hotredis.New(rdb, hotredis.WithPrefix(freshPrefix()))
 	b.Cleanup(e.Close)
-	if err := e.Append(ctx(b), "B", hotstate.Position{}, enginetest.Snap(b, "B", 1, 0, 0)); err != nil {
-		b.Fatal(err)
-	}
-	cs := make([]hotstate.Change, b.N+1)
-	for i := 1; i <= b.N; i++ {
-		cs[i] = enginetest.Patch(b, "B", 1, uint64(i), i)
-	}
-	c := context.Background()
-	b.ResetTimer()
-	for i := 1; i <= b.N; i++ {
-		if err := e.Append(c, "B", enginetest.At(1, uint64(i-1)), cs[i]); err != nil {
-			b.Fatal(err)
-		}
-	}
+	enginetest.BenchmarkAppend(b, e)
 }
 
 // BenchmarkAppendParallel has writers on distinct instances, as the
@@ -402,19 +374,5 @@ func BenchmarkAppendParallel(b *testing.B) {
 	rdb := client(b, server)
 	e := hotredis.New(rdb, hotredis.WithPrefix(freshPrefix()))
 	b.Cleanup(e.Close)
-	var ids atomic.Int64
-	b.RunParallel(func(pb *testing.PB) {
-		name := fmt.Sprintf("P%d", ids.Add(1))
-		if err := e.Append(context.Background(), name, hotstate.Position{}, enginetest.Snap(b, name, 1, 0, 0)); err != nil {
-			b.Error(err)
-			return
-		}
-		f := enginetest.Patch(b, name, 1, 1, 1).Frame
-		for v := uint64(1); pb.Next(); v++ {
-			if err := e.Append(context.Background(), name, enginetest.At(1, v-1), hotstate.Change{Position: enginetest.At(1, v), Frame: f}); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+	enginetest.BenchmarkAppendParallel(b, e)
 }
