@@ -33,6 +33,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	hotstate "github.com/hotstate/hotstate/core"
@@ -80,6 +81,9 @@ type Engine struct {
 	// write them again when Redis has lost them (see heartbeat).
 	counts  map[string]int
 	beating bool
+
+	// offline is set while Redis is believed unreachable (see down.go).
+	offline atomic.Bool
 
 	// disconnect closes a client the engine made itself (Dial); nil for
 	// the caller's.
@@ -247,6 +251,9 @@ func entryID(v uint64) string { return u(v) + "-1" }
 // position check and the write are one atomic step on the server: a
 // writer that saw an older end of the log is refused by Redis itself.
 func (e *Engine) Append(ctx context.Context, name string, prev hotstate.Position, c hotstate.Change) error {
+	if err := e.online("append to", name); err != nil {
+		return err
+	}
 	kind, id := "p", entryID(c.Version)
 	switch wire.TypeOf(c.Frame) {
 	case wire.TypeDel:
@@ -282,7 +289,7 @@ func (e *Engine) Append(ctx context.Context, name string, prev hotstate.Position
 	// A del of what does not exist appends nothing.
 	e.settle(k.wake, &n, code == 1 && !(kind == "d" && prev.Epoch == 0))
 	if err != nil {
-		return fmt.Errorf("hotstate: redis: append to %q: %w", name, down(err))
+		return fmt.Errorf("hotstate: redis: append to %q: %w", name, e.down(ctx, err))
 	}
 	switch code {
 	case 1:
@@ -297,6 +304,9 @@ func (e *Engine) Append(ctx context.Context, name string, prev hotstate.Position
 // Since implements hotstate.Engine. The position and the stream are read
 // in one MULTI, so the changes returned end where the position says.
 func (e *Engine) Since(ctx context.Context, name string, pos hotstate.Position) ([]hotstate.Change, error) {
+	if err := e.online("since on", name); err != nil {
+		return nil, err
+	}
 	k := e.keys(name)
 	var meta *redis.SliceCmd
 	var xs *redis.XMessageSliceCmd
@@ -306,7 +316,7 @@ func (e *Engine) Since(ctx context.Context, name string, pos hotstate.Position) 
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("hotstate: redis: since on %q: %w", name, down(err))
+		return nil, fmt.Errorf("hotstate: redis: since on %q: %w", name, e.down(ctx, err))
 	}
 	end, err := position(meta.Val())
 	if err != nil {
@@ -332,13 +342,16 @@ func (e *Engine) Since(ctx context.Context, name string, pos hotstate.Position) 
 
 // Load implements hotstate.Engine.
 func (e *Engine) Load(ctx context.Context, name string) (hotstate.Change, []hotstate.Change, error) {
+	if err := e.online("load", name); err != nil {
+		return hotstate.Change{}, nil, err
+	}
 	k := e.keys(name)
 	res, err := loadScript.Run(ctx, e.rdb, []string{k.meta, k.stream, k.snap}).Slice()
 	if errors.Is(err, redis.Nil) {
 		return hotstate.Change{}, nil, fmt.Errorf("%w: %q", hotstate.ErrNotFound, name)
 	}
 	if err != nil {
-		return hotstate.Change{}, nil, fmt.Errorf("hotstate: redis: load %q: %w", name, down(err))
+		return hotstate.Change{}, nil, fmt.Errorf("hotstate: redis: load %q: %w", name, e.down(ctx, err))
 	}
 	if len(res) != 4 {
 		return hotstate.Change{}, nil, fmt.Errorf("hotstate: redis: load %q: %d values", name, len(res))
@@ -363,10 +376,13 @@ func (e *Engine) Load(ctx context.Context, name string) (hotstate.Change, []hots
 // with the log's end and the kept snapshot on the server, so a slow
 // writer's old checkpoint never replaces a newer one.
 func (e *Engine) Checkpoint(ctx context.Context, name string, snap hotstate.Change) error {
+	if err := e.online("checkpoint", name); err != nil {
+		return err
+	}
 	k := e.keys(name)
 	err := checkpointScript.Run(ctx, e.rdb, []string{k.meta, k.snap}, u(snap.Epoch), u(snap.Version), snap.Frame).Err()
 	if err != nil {
-		return fmt.Errorf("hotstate: redis: checkpoint %q: %w", name, down(err))
+		return fmt.Errorf("hotstate: redis: checkpoint %q: %w", name, e.down(ctx, err))
 	}
 	return nil
 }

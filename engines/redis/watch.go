@@ -562,8 +562,11 @@ func (e *Engine) msgChannel(channel string) string { return e.prefix + ":msg:" +
 // Publish implements hotstate.Engine on a Pub/Sub channel: a message
 // reaches the nodes listening when it is published, and no other.
 func (e *Engine) Publish(ctx context.Context, channel string, msg []byte) error {
+	if err := e.online("publish on", channel); err != nil {
+		return err
+	}
 	if err := e.rdb.Publish(ctx, e.msgChannel(channel), msg).Err(); err != nil {
-		return fmt.Errorf("hotstate: redis: publish on %q: %w", channel, down(err))
+		return fmt.Errorf("hotstate: redis: publish on %q: %w", channel, e.down(ctx, err))
 	}
 	return nil
 }
