@@ -75,20 +75,13 @@ func (e *Engine) online(op, name string) error {
 
 // probe pings Redis until it answers, then brings the engine back online.
 func (e *Engine) probe() {
-	t := time.NewTicker(probeEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-e.ctx.Done():
-			return
-		case <-t.C:
-		}
+	e.every(probeEvery, func() bool {
 		ctx, cancel := context.WithTimeout(e.ctx, probeTimeout)
-		err := e.rdb.Ping(ctx).Err()
-		cancel()
-		if err == nil {
-			e.offline.Store(false)
-			return
+		defer cancel()
+		if e.rdb.Ping(ctx).Err() != nil {
+			return false
 		}
-	}
+		e.offline.Store(false)
+		return true
+	})
 }

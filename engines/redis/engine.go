@@ -208,6 +208,22 @@ func (e *Engine) spawn(f func()) bool {
 	return true
 }
 
+// every calls f every d until f reports it is done or the engine closes.
+func (e *Engine) every(d time.Duration, f func() (done bool)) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if f() {
+			return
+		}
+	}
+}
+
 // keys are the names of one instance's keys and wake-up channel, all under
 // one hash tag so that a script or MULTI may touch them in a Cluster.
 type keys struct {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -94,18 +93,12 @@ func (e *Engine) startHeartbeat(ctx context.Context) error {
 }
 
 func (e *Engine) heartbeat() {
-	t := time.NewTicker(e.nodeTTL / 3)
-	defer t.Stop()
-	for {
-		select {
-		case <-e.ctx.Done():
-			return
-		case <-t.C:
-		}
+	e.every(e.nodeTTL/3, func() bool {
 		if err := e.beat(); err != nil {
 			e.log.Warn("hotstate: redis: heartbeat", "node", e.node, "err", err)
 		}
-	}
+		return false
+	})
 }
 
 // beat refreshes the liveness key. A key that was missing means Redis lost
