@@ -7,7 +7,10 @@
 //	srv := hotstate.New(hotstate.WithEngine(hotredis.New(rdb)))
 //
 // It takes a redis.UniversalClient, so a single server, Sentinel and
-// Cluster all work: every key of one instance carries the same hash tag.
+// Cluster all work: every key of one instance carries the same hash tag,
+// and on a Cluster a channel's messages go through the master of its slot,
+// which keeps them in order. The tests run the conformance suite on a
+// private Cluster of three masters.
 // It needs Redis 6.2 or later, and a maxmemory policy that evicts nothing
 // (noeviction or a volatile-* policy): an evicted position or stream is a
 // lost log.
