@@ -29,7 +29,9 @@ func (in *instance[T]) position() Position {
 // node did.
 func (in *instance[T]) append(at Position, c Change) error {
 	in.appending(c.Position)
-	if err := in.fam.srv.opts.engine.Append(context.Background(), in.name, at, c); err != nil {
+	err := in.fam.srv.opts.engine.Append(context.Background(), in.name, at, c)
+	in.appended(err)
+	if err != nil {
 		return fmt.Errorf("hotstate: store %q: %w", in.name, err)
 	}
 	return nil
