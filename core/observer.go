@@ -173,6 +173,8 @@ type QueueInfo struct {
 
 // AppendInfo describes one Engine.Append.
 type AppendInfo struct {
+	// Instance is the full name of the instance appended to.
+	Instance string
 	// Duration is how long the engine took.
 	Duration time.Duration
 	// Err is what it returned; errors.Is(Err, ErrConflict) when another
@@ -377,7 +379,7 @@ type observedEngine struct {
 func (e observedEngine) Append(ctx context.Context, name string, prev Position, c Change) error {
 	start := time.Now()
 	err := e.Engine.Append(ctx, name, prev, c)
-	e.appended(AppendInfo{Duration: time.Since(start), Err: err})
+	e.appended(AppendInfo{Instance: name, Duration: time.Since(start), Err: err})
 	return err
 }
 

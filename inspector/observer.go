@@ -137,7 +137,7 @@ func (i *Inspector) eventEmitted(e hotstate.EventInfo) {
 }
 
 func (i *Inspector) engineAppended(a hotstate.AppendInfo) {
-	if i.watchers.Load() == 0 {
+	if i.watchers.Load() == 0 || strings.HasPrefix(a.Instance, systemPrefix) {
 		return
 	}
 	i.appends.Add(1)

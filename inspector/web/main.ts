@@ -103,7 +103,9 @@ client.on("error", (err: Error) => {
 
 function table(head: string[], rows: string[], empty: string): string {
   if (rows.length === 0) return `<p class="empty">${empty}</p>`;
-  return `<table><thead><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr></thead><tbody>${rows.join("")}</tbody></table>`;
+  // A heading starting with "#" heads a column of numbers.
+  const th = head.map((h) => (h.startsWith("#") ? `<th class="num">${h.slice(1)}</th>` : `<th>${h}</th>`));
+  return `<table><thead><tr>${th.join("")}</tr></thead><tbody>${rows.join("")}</tbody></table>`;
 }
 
 function action(name: string, arg: string, label: string): string {
@@ -121,7 +123,7 @@ function render(): void {
       `<span class="${e.conflicts ? "warn" : ""}">${e.conflicts} conflicts</span> · ` +
       `<span class="${e.errors ? "bad" : ""}">${e.errors} errors</span>`;
     $("#stores").innerHTML = table(
-      ["Instance", "Store", "Epoch", "Version", "Subscribers", "Size", "Changes/s", ""],
+      ["Instance", "Store", "Epoch", "#Version", "#Subscribers", "#Size", "#Changes/s", ""],
       o.stores.map(
         (s) =>
           `<tr data-store="${esc(s.name)}"><td class="name">${esc(s.name)}</td><td>${esc(s.store)}</td>` +
@@ -132,7 +134,7 @@ function render(): void {
       "No store instances.",
     );
     $("#sessions").innerHTML = table(
-      ["Client", "Address", "Identity", "Subscriptions", "Queue", "In", "Out", "In/s", "Out/s", ""],
+      ["Client", "Address", "Identity", "Subscriptions", "#Queue", "#In", "#Out", "#In/s", "#Out/s", ""],
       o.sessions.map(
         (s) =>
           `<tr data-client="${esc(s.id)}" class="${s.inspector ? "self" : ""}"><td class="mono">${esc(s.id)}</td>` +
@@ -181,7 +183,7 @@ function render(): void {
 function detail(e: Entry): string {
   switch (e.kind) {
     case "change":
-      return `v${e.version} · ${bytes(e.bytes ?? 0)}`;
+      return `v${e.version ?? 0} · ${bytes(e.bytes ?? 0)}`;
     case "call":
       return `${e.ms ?? 0} ms`;
     default:
