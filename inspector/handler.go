@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -32,6 +33,7 @@ var page embed.FS
 func (i *Inspector) Handler(srv *hotstate.Server) http.Handler {
 	i.attach(srv)
 	body, csp := render()
+	// The request passed Authorize before it gets here.
 	ws := hothttp.Handler(srv, hothttp.WithIdentity(func(*http.Request) (any, error) { return watcher{}, nil }))
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -54,6 +56,23 @@ func (i *Inspector) Handler(srv *hotstate.Server) http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// ErrForbidden is what Identity returns for a request Authorize refuses.
+var ErrForbidden = errors.New("hotinspect: forbidden")
+
+// Identity returns the identity of the page's connections when the
+// request passes the Authorize rule, and ErrForbidden otherwise. It is for
+// a transport that cannot serve the page's WebSocket through Handler,
+// Fiber's: serve "/inspect/ws" with the Fiber adapter, whose identity hook
+// converts the request and calls Identity (see the README), and the rest
+// of "/inspect/" with Handler through Fiber's adaptor. A connection gets
+// the system stores only with this identity.
+func (i *Inspector) Identity(r *http.Request) (any, error) {
+	if i.allow == nil || !i.allow(r) {
+		return nil, ErrForbidden
+	}
+	return watcher{}, nil
 }
 
 // attach registers the system stores, the actions and the listeners that

@@ -100,6 +100,14 @@ func TestLockedByDefault(t *testing.T) {
 		}
 	}
 
+	r := httptest.NewRequest("GET", "/inspect/ws?token=s3cret", nil)
+	if _, err := hotinspect.New().Identity(r); !errors.Is(err, hotinspect.ErrForbidden) {
+		t.Errorf("Identity without Authorize: %v, want ErrForbidden", err)
+	}
+	if id, err := hotinspect.New(hotinspect.Authorize(hotinspect.Token("s3cret"))).Identity(r); err != nil || id == nil {
+		t.Errorf("Identity with the token: %v, %v", id, err)
+	}
+
 	locked := start(t, hotinspect.Authorize(hotinspect.Token("s3cret")))
 	for _, path := range []string{"/inspect/", "/inspect/?token=wrong", "/inspect/ws?token="} {
 		if res, _ := get(t, locked.http.URL+path); res.StatusCode != http.StatusForbidden {
