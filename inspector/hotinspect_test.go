@@ -268,3 +268,53 @@ func num(v any) float64 {
 	}
 	return -1
 }
+
+// TestPresenceAndEngine: the overview lists the members of a store that
+// tracks presence, the engine's type and its appends.
+func TestPresenceAndEngine(t *testing.T) {
+	insp := hotinspect.New(hotinspect.Authorize(hotinspect.Token("t")), hotinspect.WithInterval(20*time.Millisecond))
+	srv := hotstate.New(hotstate.WithObserver(insp.Observer()))
+	hotstate.NewFamily(srv, "Room:*", Todos{Items: []string{}}).Presence(func(c hotstate.Caller) (string, any) {
+		return c.Identity.(string), map[string]any{"role": "guest"}
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/ws", hothttp.Handler(srv, hothttp.WithIdentity(func(*http.Request) (any, error) { return "alice", nil })))
+	mux.Handle("/inspect/", http.StripPrefix("/inspect", insp.Handler(srv)))
+	ts := httptest.NewServer(mux)
+	a := &app{srv: srv, http: ts}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		ts.Close()
+		insp.Close()
+	})
+	user := a.dial(t, "/ws")
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := user.Subscribe("Room:lobby", nil).Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	overview := a.dial(t, "/inspect/ws?token=t").Subscribe("$inspect", nil)
+	until(t, "the overview lists alice in Room:lobby", func() bool {
+		return hasRow(overview.State(), "presence", func(r map[string]any) bool {
+			members, _ := r["members"].([]any)
+			if r["store"] != "Room:lobby" || len(members) != 1 {
+				return false
+			}
+			m, _ := members[0].(map[string]any)
+			return m["key"] == "alice"
+		})
+	})
+	until(t, "the overview names the engine", func() bool {
+		m, _ := overview.State().(map[string]any)
+		e, _ := m["engine"].(map[string]any)
+		return e["type"] == "*hotstate.MemoryEngine"
+	})
+	if hasRow(overview.State(), "stores", func(r map[string]any) bool {
+		n, _ := r["name"].(string)
+		return strings.HasPrefix(n, "presence:") || strings.HasPrefix(n, "$")
+	}) {
+		t.Error("the stores list the presence or system stores")
+	}
+}
