@@ -69,7 +69,7 @@ type member struct {
 
 // timeline is the state of the "$inspect.timeline" store.
 type timeline struct {
-	Entries []Entry `json:"entries"`
+	Entries []entry `json:"entries"`
 }
 
 // collector is what the aggregating goroutine remembers between refreshes.

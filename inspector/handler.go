@@ -90,7 +90,7 @@ func (i *Inspector) attach(srv *hotstate.Server) {
 	i.srv = srv
 	i.overview = hotstate.NewStore(srv, overviewStore, overview{Stores: []storeRow{}, Sessions: []sessionRow{}, Presence: []presenceRow{}}).
 		Allow(isWatcher)
-	i.timeline = hotstate.NewStore(srv, timelineStore, timeline{Entries: []Entry{}}).Allow(isWatcher)
+	i.timeline = hotstate.NewStore(srv, timelineStore, timeline{Entries: []entry{}}).Allow(isWatcher)
 	// The actions are registered either way, so that a page or a script
 	// asking for one without AllowActions hears "forbidden", not that it
 	// does not exist.

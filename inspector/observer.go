@@ -9,8 +9,8 @@ import (
 	hotstate "github.com/hotstate/hotstate/core"
 )
 
-// Entry is one line of the timeline.
-type Entry struct {
+// entry is one line of the timeline.
+type entry struct {
 	// ID grows by one per entry, so the page can tell the new ones.
 	ID uint64 `json:"id"`
 	// At is when it happened, in Unix milliseconds.
@@ -39,13 +39,13 @@ type recorder struct {
 
 	mu sync.Mutex // guards everything below
 	// entries holds at most keep entries, oldest first.
-	entries []Entry
+	entries []entry
 	nextID  uint64
 	// changes counts changes per instance since the last refresh.
 	changes map[string]int
 }
 
-func (r *recorder) add(e Entry) {
+func (r *recorder) add(e entry) {
 	r.mu.Lock()
 	r.nextID++
 	e.ID = r.nextID
@@ -65,10 +65,10 @@ func (r *recorder) add(e Entry) {
 
 // take returns the entries after id and the changes counted since the
 // last take.
-func (r *recorder) take() (entries []Entry, last uint64, changes map[string]int) {
+func (r *recorder) take() (entries []entry, last uint64, changes map[string]int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	entries = append([]Entry(nil), r.entries...)
+	entries = append([]entry(nil), r.entries...)
 	changes, r.changes = r.changes, nil
 	return entries, r.nextID, changes
 }
@@ -101,14 +101,14 @@ func (i *Inspector) connOpened(c hotstate.ConnOpenedInfo) {
 	if i.watchers.Load() == 0 {
 		return
 	}
-	i.rec.add(Entry{At: now(), Kind: "connect", Client: c.ClientID})
+	i.rec.add(entry{At: now(), Kind: "connect", Client: c.ClientID})
 }
 
 func (i *Inspector) connClosed(c hotstate.ConnClosedInfo) {
 	if i.watchers.Load() == 0 {
 		return
 	}
-	e := Entry{At: now(), Kind: "disconnect", Client: c.ClientID}
+	e := entry{At: now(), Kind: "disconnect", Client: c.ClientID}
 	if c.Code != 0 {
 		e.Code = strconv.Itoa(c.Code)
 	}
@@ -119,21 +119,21 @@ func (i *Inspector) changeApplied(c hotstate.ChangeInfo) {
 	if i.watchers.Load() == 0 || strings.HasPrefix(c.Instance, systemPrefix) {
 		return
 	}
-	i.rec.add(Entry{At: now(), Kind: "change", Store: c.Instance, Version: c.Version, Bytes: c.Bytes})
+	i.rec.add(entry{At: now(), Kind: "change", Store: c.Instance, Version: c.Version, Bytes: c.Bytes})
 }
 
 func (i *Inspector) callDone(c hotstate.CallInfo) {
 	if i.watchers.Load() == 0 {
 		return
 	}
-	i.rec.add(Entry{At: now(), Kind: "call", Function: c.Function, Client: c.ClientID, Code: c.Code, Ms: float64(c.Duration.Microseconds()) / 1000})
+	i.rec.add(entry{At: now(), Kind: "call", Function: c.Function, Client: c.ClientID, Code: c.Code, Ms: float64(c.Duration.Microseconds()) / 1000})
 }
 
 func (i *Inspector) eventEmitted(e hotstate.EventInfo) {
 	if i.watchers.Load() == 0 {
 		return
 	}
-	i.rec.add(Entry{At: now(), Kind: "event", Function: e.Channel, Store: e.Store, Client: e.ClientID})
+	i.rec.add(entry{At: now(), Kind: "event", Function: e.Channel, Store: e.Store, Client: e.ClientID})
 }
 
 func (i *Inspector) engineAppended(a hotstate.AppendInfo) {
