@@ -18,6 +18,7 @@ type overview struct {
 	Stores   []storeRow    `json:"stores"`
 	Sessions []sessionRow  `json:"sessions"`
 	Presence []presenceRow `json:"presence"`
+	Nodes    []nodeRow     `json:"nodes"`
 	// Actions tells the page whether to offer them.
 	Actions bool `json:"actions"`
 }
@@ -93,7 +94,10 @@ func (i *Inspector) refresh() {
 	c.at = now
 	entries, last, changes := i.rec.take()
 
-	next := overview{Actions: i.actions, Engine: i.engineRow(srv)}
+	next := overview{Actions: i.actions, Engine: i.engineRow(srv), Nodes: i.ask()}
+	if next.Nodes == nil {
+		next.Nodes = []nodeRow{}
+	}
 	for _, in := range srv.Instances() {
 		switch {
 		case strings.HasPrefix(in.Name, systemPrefix):

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 
 	hothttp "github.com/hotstate/hotstate/adapters/nethttp"
@@ -88,7 +89,7 @@ func (i *Inspector) attach(srv *hotstate.Server) {
 		panic("hotinspect: Handler called for a second server")
 	}
 	i.srv = srv
-	i.overview = hotstate.NewStore(srv, overviewStore, overview{Stores: []storeRow{}, Sessions: []sessionRow{}, Presence: []presenceRow{}}).
+	i.overview = hotstate.NewStore(srv, overviewStore, overview{Stores: []storeRow{}, Sessions: []sessionRow{}, Presence: []presenceRow{}, Nodes: []nodeRow{}}).
 		Allow(isWatcher)
 	i.timeline = hotstate.NewStore(srv, timelineStore, timeline{Entries: []entry{}}).Allow(isWatcher)
 	// The actions are registered either way, so that a page or a script
@@ -115,6 +116,9 @@ func (i *Inspector) attach(srv *hotstate.Server) {
 	}, act)
 	srv.OnConnect(i.watch)
 	srv.OnDisconnect(i.unwatch)
+	i.nodes.id = newNodeID()
+	i.nodes.host, _ = os.Hostname()
+	i.nodes.stop = srv.Engine().Listen(nodesChannel, i.heard)
 }
 
 // instance finds an application's store instance for an action.

@@ -128,6 +128,8 @@ type Inspector struct {
 
 	// loop is the aggregating goroutine's own.
 	loop collector
+	// nodes is what this node heard from the others.
+	nodes nodes
 }
 
 // New returns an Inspector configured by opts. Give its Observer to the
@@ -141,7 +143,8 @@ func New(opts ...Option) *Inspector {
 	return i
 }
 
-// Close stops the aggregating goroutine, if it runs, and waits for it.
+// Close stops the aggregating goroutine, if it runs, stops listening to
+// other nodes, and waits for its goroutines.
 // The page's connections are the server's, which ends them on Shutdown.
 func (i *Inspector) Close() {
 	i.mu.Lock()
@@ -150,7 +153,11 @@ func (i *Inspector) Close() {
 		close(i.stop)
 		i.running = false
 	}
+	stopNodes := i.nodes.stop
 	i.mu.Unlock()
+	if stopNodes != nil {
+		stopNodes()
+	}
 	i.wg.Wait()
 }
 

@@ -318,3 +318,44 @@ func TestPresenceAndEngine(t *testing.T) {
 		t.Error("the stores list the presence or system stores")
 	}
 }
+
+// TestNodes: two servers sharing an engine each answer the page's node,
+// which lists both, itself marked, with the engine's round trip.
+func TestNodes(t *testing.T) {
+	eng := hotstate.NewMemoryEngine(256, 1<<20)
+	var pageURL string
+	for n := range 2 {
+		insp := hotinspect.New(hotinspect.Authorize(hotinspect.Token("t")), hotinspect.WithInterval(20*time.Millisecond))
+		srv := hotstate.New(hotstate.WithEngine(eng), hotstate.WithObserver(insp.Observer()))
+		ts := httptest.NewServer(http.StripPrefix("/inspect", insp.Handler(srv)))
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			_ = srv.Shutdown(ctx)
+			ts.Close()
+			insp.Close()
+		})
+		if n == 0 {
+			pageURL = "ws" + strings.TrimPrefix(ts.URL, "http") + "/inspect/ws?token=t"
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	page, err := hotclient.Dial(ctx, pageURL, hotclient.WithReconnect(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer page.Close()
+	overview := page.Subscribe("$inspect", nil)
+	until(t, "the overview lists both nodes, one of them this page's", func() bool {
+		m, _ := overview.State().(map[string]any)
+		nodes, _ := m["nodes"].([]any)
+		self := 0
+		for _, n := range nodes {
+			if n, _ := n.(map[string]any); n["self"] == true && num(n["sessions"]) == 1 {
+				self++
+			}
+		}
+		return len(nodes) == 2 && self == 1
+	})
+}

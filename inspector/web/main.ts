@@ -37,8 +37,18 @@ interface PresenceRow {
   store: string;
   members: { key: string; meta: unknown }[];
 }
+interface NodeRow {
+  id: string;
+  host: string;
+  pid: number;
+  self: boolean;
+  sessions: number;
+  instances: number;
+  rttMs: number;
+}
 interface Overview {
   engine: Engine;
+  nodes: NodeRow[];
   stores: StoreRow[];
   sessions: SessionRow[];
   presence: PresenceRow[];
@@ -122,6 +132,16 @@ function render(): void {
       `<b>${esc(e.type)}</b> · ${e.appends} appends · avg ${e.avgMs} ms · max ${e.maxMs} ms · ` +
       `<span class="${e.conflicts ? "warn" : ""}">${e.conflicts} conflicts</span> · ` +
       `<span class="${e.errors ? "bad" : ""}">${e.errors} errors</span>`;
+    $("#nodes").innerHTML = table(
+      ["Node", "Host", "#PID", "#Sessions", "#Instances", "#Engine round trip"],
+      o.nodes.map(
+        (n) =>
+          `<tr class="${n.self ? "here" : ""}"><td class="mono">${esc(n.id)}${n.self ? " (this page's)" : ""}</td>` +
+          `<td>${esc(n.host)}</td><td class="num">${n.pid}</td><td class="num">${n.sessions}</td>` +
+          `<td class="num">${n.instances}</td><td class="num">${n.rttMs} ms</td></tr>`,
+      ),
+      "No node answered yet.",
+    );
     $("#stores").innerHTML = table(
       ["Instance", "Store", "Epoch", "#Version", "#Subscribers", "#Size", "#Changes/s", ""],
       o.stores.map(
