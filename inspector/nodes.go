@@ -132,7 +132,12 @@ func (i *Inspector) heard(b []byte) {
 
 func (i *Inspector) answer(to string, seq uint64) {
 	defer i.wg.Done()
-	row := nodeRow{ID: i.nodes.id, Host: i.nodes.host, PID: os.Getpid(), Sessions: len(i.srv.Sessions()), Instances: len(i.srv.Instances())}
+	row := nodeRow{ID: i.nodes.id, Host: i.nodes.host, PID: os.Getpid(), Sessions: len(i.srv.Sessions())}
+	for _, in := range i.srv.Instances() {
+		if !strings.HasPrefix(in.Name, systemPrefix) {
+			row.Instances++
+		}
+	}
 	msg, _ := json.Marshal(nodeMsg{To: to, Seq: seq, Node: &row})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

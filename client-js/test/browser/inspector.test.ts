@@ -68,6 +68,7 @@ it("shows a store changing and the Go client's calls while it drives the server"
   await page.goto(`${server.httpUrl}inspect/?token=${token}`);
   await page.locator('#status[data-status="connected"]').waitFor();
   await page.locator("#engine b").waitFor();
+  await page.locator("#nodes tr.here", { hasText: "this page's" }).waitFor();
 
   driver = await drive();
 
