@@ -116,14 +116,15 @@ type Inspector struct {
 	// Engine.Append while watched.
 	appends, appendNanos, maxAppend, conflicts, appendErrs atomic.Int64
 
-	mu       sync.Mutex // guards srv, overview, timeline, running, closed, stop
+	mu       sync.Mutex // guards srv, overview, timeline, running, closed, stop, nodes.stop
 	srv      *hotstate.Server
 	overview *hotstate.Store[overview]
 	timeline *hotstate.Store[timeline]
 	running  bool
 	closed   bool
 	stop     chan struct{}
-	// wg waits for the aggregating goroutine.
+	// wg waits for the aggregating goroutine and for answers to other
+	// nodes being published.
 	wg sync.WaitGroup
 
 	// loop is the aggregating goroutine's own.
