@@ -41,7 +41,7 @@ func (in *instance[T]) append(at Position, c Change) error {
 // to subscribers; every few hundred versions it gives the engine a
 // checkpoint so the log can be trimmed.
 func (in *instance[T]) applyLocked(c Change) {
-	in.fam.srv.opts.obs.changed(in.fam.name, c.Frame, len(in.subs))
+	in.fam.srv.opts.obs.changed(in.fam.name, in.name, c, len(in.subs))
 	in.topic.applyLocked(c)
 	in.reachedLocked(c.Position)
 	if c.Version > 0 && wire.TypeOf(c.Frame) != wire.TypeDel {
