@@ -105,14 +105,12 @@ func main() {
 	}
 	logger.Info("hotstate todo server listening", "url", "ws://"+ln.Addr().String())
 	logger.Info("inspector", "url", "http://"+ln.Addr().String()+"/inspect/?token="+*inspectToken)
-	mux := http.NewServeMux()
-	mux.Handle("/inspect/", http.StripPrefix("/inspect", insp.Handler(srv)))
+	// Every path upgrades to the application's WebSocket but those under
+	// /inspect/, the inspector's, whose page has a WebSocket of its own.
+	opts := []hothttp.ServerOption{hothttp.WithMount("/inspect/", http.StripPrefix("/inspect", insp.Handler(srv)))}
 	if *web != "" {
-		mux.Handle("/", http.FileServer(http.Dir(*web)))
+		opts = append(opts, hothttp.WithFallback(http.FileServer(http.Dir(*web))))
 	}
-	// The application's WebSocket at /ws only, so that the inspector's
-	// own, at /inspect/ws, reaches the inspector.
-	opts := []hothttp.ServerOption{hothttp.WithPath("/ws"), hothttp.WithFallback(mux)}
 	if *tokens != "" {
 		opts = append(opts, tokenIdentity(srv, *tokens))
 	}
