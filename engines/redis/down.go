@@ -23,17 +23,21 @@ var ErrUnavailable = fmt.Errorf("hotstate: redis: unreachable: %w", hotstate.Err
 // hotstate.ErrUnavailable, so that callers are told to try again rather
 // than shown the failure.
 func down(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ne net.Error
-	switch {
-	case errors.As(err, &ne), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
-		errors.Is(err, context.DeadlineExceeded), errors.Is(err, redis.ErrClosed),
-		strings.HasPrefix(err.Error(), "LOADING"), strings.Contains(err.Error(), "connection pool timeout"):
+	if unreachable(err) {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return err
+}
+
+// unreachable reports whether err means that Redis did not answer.
+func unreachable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, redis.ErrClosed) ||
+		strings.HasPrefix(err.Error(), "LOADING") || strings.Contains(err.Error(), "connection pool timeout")
 }
 
 // Failing fast. A call to a Redis that stopped answering waits for
@@ -55,13 +59,14 @@ const (
 // is unreachable, takes the engine offline. An error the caller's own
 // deadline or cancellation caused says nothing about Redis.
 func (e *Engine) down(ctx context.Context, err error) error {
-	err = down(err)
-	if ctx.Err() == nil && errors.Is(err, ErrUnavailable) && e.offline.CompareAndSwap(false, true) {
+	// An append too few replicas confirmed is unavailable, yet Redis
+	// answered: only silence takes the engine offline.
+	if unreachable(err) && ctx.Err() == nil && e.offline.CompareAndSwap(false, true) {
 		if !e.spawn(e.probe) {
 			e.offline.Store(false)
 		}
 	}
-	return err
+	return down(err)
 }
 
 // online returns nil while the engine believes Redis reachable, else

@@ -53,6 +53,10 @@ type Engine struct {
 	node       string
 	nodeTTL    time.Duration
 	log        *slog.Logger
+	// replicas is how many replicas an append waits for, at most
+	// replicaWait (WithReplicas).
+	replicas    int
+	replicaWait time.Duration
 
 	// ctx is cancelled by Close: background work and its Redis calls end
 	// on it.
@@ -297,10 +301,10 @@ func (e *Engine) Append(ctx context.Context, name string, prev hotstate.Position
 		n.to.epoch = c.Epoch
 	}
 	e.pend(n.nonce)
-	res, err := appendScript.Run(ctx, e.rdb, []string{k.meta, k.stream, k.snap},
+	res, err := e.runAppend(ctx, []string{k.meta, k.stream, k.snap},
 		u(prev.Epoch), u(prev.Version), u(c.Epoch), u(c.Version), kind, follows, id,
 		c.Frame, e.maxChanges, k.wake, tombstoneTTL.Milliseconds(), n.nonce,
-		n.head(), maxNoticeFrame).Slice()
+		n.head(), maxNoticeFrame)
 	var code int64 = -1
 	if err == nil {
 		code, _ = res[0].(int64)
