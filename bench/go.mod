@@ -18,6 +18,8 @@ require (
 	github.com/hotstate/hotstate/core v0.1.0
 	github.com/hotstate/hotstate/engines/nats v0.1.0
 	github.com/hotstate/hotstate/engines/redis v0.1.0
+	github.com/hotstate/hotstate/inspector v0.1.0
+	github.com/hotstate/hotstate/metrics/prometheus v0.1.0
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/labstack/echo/v5 v5.4.4
 	github.com/nats-io/nats.go v1.55.0
@@ -36,7 +38,7 @@ require (
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
-	github.com/prometheus/client_golang v1.25.0 // indirect
+	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.1 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
@@ -107,8 +109,11 @@ replace (
 	github.com/hotstate/hotstate/adapters/gin => ../adapters/gin
 	github.com/hotstate/hotstate/adapters/internal/fastws => ../adapters/internal/fastws
 	github.com/hotstate/hotstate/adapters/nethttp => ../adapters/nethttp
+	github.com/hotstate/hotstate/client-go => ../client-go
 	github.com/hotstate/hotstate/core => ../core
 	github.com/hotstate/hotstate/core/hotstatetest => ../core/hotstatetest
 	github.com/hotstate/hotstate/engines/nats => ../engines/nats
 	github.com/hotstate/hotstate/engines/redis => ../engines/redis
+	github.com/hotstate/hotstate/inspector => ../inspector
+	github.com/hotstate/hotstate/metrics/prometheus => ../metrics/prometheus
 )

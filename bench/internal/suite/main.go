@@ -55,7 +55,7 @@ func suiteMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	runs := fs.Int("runs", 0, "runs of every scenario; figures are medians (default 3, 1 with -quick)")
 	sizes := fs.String("sizes", "", "fan-out subscriber counts, comma-separated (default 1000,5000,10000)")
 	rpc := fs.String("rpc", "", "RPC client counts, comma-separated (default 100,1000)")
-	systems := fs.String("systems", "", "systems to run, comma-separated (default hotstate,raw,centrifuge)")
+	systems := fs.String("systems", "", "systems to run, comma-separated (default hotstate,raw,centrifuge; hotstate+metrics is hotstate with the Prometheus metrics and the inspector attached, to compare with hotstate)")
 	transport := fs.String("transport", NetHTTP, "what serves hotstate: "+strings.Join(Transports, ", "))
 	phase := fs.Duration("phase", 0, "length of each measured phase (default 5s, 1s with -quick)")
 	profile := fs.String("profile", "", "write server CPU and allocation profiles of the first run here")

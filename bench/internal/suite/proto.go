@@ -43,7 +43,7 @@ func connect(ctx context.Context, sys, addr string, local *net.TCPAddr, sub bool
 	if err != nil {
 		return nil, err
 	}
-	c := &client{ws: ws, sys: sys}
+	c := &client{ws: ws, sys: speaks(sys)}
 	if dl, ok := ctx.Deadline(); ok {
 		_ = ws.nc.SetReadDeadline(dl)
 	}

@@ -179,7 +179,7 @@ func (r *Report) summarise() {
 			}
 		}
 		h := row.Systems[Hotstate]
-		for _, peer := range []string{Raw, Centrifuge} {
+		for _, peer := range r.peers() {
 			o := row.Systems[peer]
 			if h == nil || o == nil {
 				continue
@@ -204,7 +204,7 @@ func (r *Report) summarise() {
 			}
 		}
 		h := row.Systems[Hotstate]
-		for _, peer := range []string{Raw, Centrifuge} {
+		for _, peer := range r.peers() {
 			o := row.Systems[peer]
 			if h == nil || o == nil {
 				continue
@@ -229,7 +229,7 @@ func (r *Report) summarise() {
 			}
 		}
 		h := row.Systems[Hotstate]
-		for _, peer := range []string{Raw, Centrifuge} {
+		for _, peer := range r.peers() {
 			if o := row.Systems[peer]; h != nil && o != nil {
 				setRatio(row.Ratios, "rss/"+peer, h.RSSPerConn, o.RSSPerConn)
 				setRatio(row.Ratios, "total/"+peer, h.RSSPerConn+max(0, h.KernelPerConn), o.RSSPerConn+max(0, o.KernelPerConn))

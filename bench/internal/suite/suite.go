@@ -77,7 +77,7 @@ type Config struct {
 func FullConfig() Config {
 	return Config{
 		Runs: 3, Sizes: []int{1000, 5000, 10000}, RPCClients: []int{100, 1000},
-		Systems: Systems, Warmup: time.Second, Phase: 5 * time.Second,
+		Systems: DefaultSystems, Warmup: time.Second, Phase: 5 * time.Second,
 		LatencyDeliveries: 20000, Window: 16, PerAddr: 20000, MicroTime: 2 * time.Second,
 		Pin: true,
 	}

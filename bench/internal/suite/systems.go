@@ -22,10 +22,27 @@ const (
 	Hotstate   = "hotstate"
 	Raw        = "raw"
 	Centrifuge = "centrifuge"
+	// Observed is hotstate with the metrics modules' observers and the
+	// inspector attached (nobody watching its page): what they cost,
+	// against Hotstate in the same run. It runs only when -systems names
+	// it.
+	Observed = "hotstate+metrics"
 )
 
 // Systems lists every system in the order tables show them.
-var Systems = []string{Hotstate, Raw, Centrifuge}
+var Systems = []string{Hotstate, Observed, Raw, Centrifuge}
+
+// DefaultSystems are the systems a run compares unless told otherwise.
+var DefaultSystems = []string{Hotstate, Raw, Centrifuge}
+
+// speaks is the protocol a system's clients use: hotstate's for both of
+// its variants.
+func speaks(sys string) string {
+	if sys == Observed {
+		return Hotstate
+	}
+	return sys
+}
 
 // system is one server under test.
 type system interface {
@@ -47,6 +64,8 @@ func newSystem(ctx context.Context, name, transport string, shared sharedEngine)
 	switch name {
 	case Hotstate:
 		return newHotSystem(ctx, transport, shared)
+	case Observed:
+		return newObservedSystem(ctx, transport, shared)
 	case Raw:
 		if shared.URL != "" {
 			return nil, fmt.Errorf("suite: the raw server has no cluster mode")
@@ -71,8 +90,7 @@ type hotSystem struct {
 	closeEngine func()
 }
 
-func newHotSystem(ctx context.Context, transport string, shared sharedEngine) (*hotSystem, error) {
-	var opts []hotstate.Option
+func newHotSystem(ctx context.Context, transport string, shared sharedEngine, opts ...hotstate.Option) (*hotSystem, error) {
 	closeEngine := func() {}
 	if shared.URL != "" {
 		eng, closeFn, err := dialEngine(ctx, shared)
