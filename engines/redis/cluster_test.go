@@ -4,12 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,31 +21,15 @@ import (
 // client of it once every node reports the cluster ok.
 func startRedisCluster(t *testing.T) *redis.ClusterClient {
 	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Fatalf("redis-server is not installed (scripts/ensure-servers.sh installs it): %v", err)
-	}
 	dir := t.TempDir()
 	const masters = 3
 	var addrs []string
 	var nodes []*redis.Client
 	for i := range masters {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		port := freePort(t)
+		startProcess(t, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 			"--cluster-enabled", "yes", "--cluster-config-file", fmt.Sprintf("nodes-%d.conf", port),
 			"--save", "", "--appendonly", "no", "--dir", dir)
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			_ = cmd.Wait()
-		})
 		addr := "127.0.0.1:" + strconv.Itoa(port)
 		addrs = append(addrs, addr)
 		rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})

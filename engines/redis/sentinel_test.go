@@ -43,6 +43,9 @@ func freePort(t *testing.T) int {
 // startProcess runs redis-server with args and stops it when the test ends.
 func startProcess(t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Fatalf("redis-server is not installed (scripts/ensure-servers.sh installs it): %v", err)
+	}
 	cmd := exec.Command("redis-server", args...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
