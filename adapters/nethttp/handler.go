@@ -45,6 +45,9 @@ type config struct {
 	origins  []string
 	identity func(r *http.Request) (any, error)
 	headers  []string // canonical names of the request headers to keep
+	// goroutines keeps a reading goroutine per connection where the
+	// event path could serve it (WithEventLoop(false)).
+	goroutines bool
 }
 
 type serverConfig struct {
@@ -141,6 +144,10 @@ func serve(srv *hotstate.Server, c *config, w http.ResponseWriter, r *http.Reque
 		}
 		identity = id
 	}
+	info := hotstate.ConnInfo{RemoteAddr: r.RemoteAddr, Header: c.keep(r.Header), Identity: identity}
+	if !c.goroutines && serveEvents(srv, w, r, info) {
+		return
+	}
 	hj := &hijacker{ResponseWriter: w}
 	ws, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
 		// The origin was checked above, by the rule every transport shares.
@@ -150,7 +157,7 @@ func serve(srv *hotstate.Server, c *config, w http.ResponseWriter, r *http.Reque
 		return
 	}
 	ws.SetReadLimit(int64(srv.MaxFrameBytes()))
-	conn := newConn(ws, hj.sock, hotstate.ConnInfo{RemoteAddr: r.RemoteAddr, Header: c.keep(r.Header), Identity: identity})
+	conn := newConn(ws, hj.sock, info)
 	// The handler returns now, and with it net/http's per-connection state
 	// (its buffers, the request, the goroutine's grown stack); a fresh
 	// goroutine reads. srv owns it: Shutdown closes the connection and

@@ -13,6 +13,7 @@ require (
 
 require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/hotstate/hotstate/adapters/internal/wsframe v0.1.0 // indirect
 	github.com/klauspost/compress v1.20.0 // indirect
 	github.com/nats-io/nats.go v1.55.0 // indirect
 	github.com/nats-io/nkeys v0.4.16 // indirect
@@ -26,6 +27,7 @@ require (
 )
 
 replace (
+	github.com/hotstate/hotstate/adapters/internal/wsframe => ../../adapters/internal/wsframe
 	github.com/hotstate/hotstate/adapters/nethttp => ../../adapters/nethttp
 	github.com/hotstate/hotstate/client-go => ../../client-go
 	github.com/hotstate/hotstate/core => ../../core

@@ -1,0 +1,22 @@
+//go:build !linux
+
+package hothttp
+
+import "syscall"
+
+// eventsSupported reports whether this platform has the event path.
+const eventsSupported = false
+
+// events is a poller that is never used off Linux.
+var events poller
+
+type poller struct{}
+
+// epoll is never used off Linux.
+type epoll struct{}
+
+func (p *poller) add(c *econn) error { return nil }
+func (p *poller) arm(c *econn)       {}
+func (p *poller) remove(c *econn)    {}
+
+func readRaw(raw syscall.RawConn, p []byte) (int, error) { return 0, errEventConn }
