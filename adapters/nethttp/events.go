@@ -308,6 +308,12 @@ func (c *econn) feed(p []byte) bool {
 	for !c.discard {
 		n, ev, err := c.rd.Next(p)
 		p = p[n:]
+		if wsframe.InvalidText(err) {
+			// A text message, refused as such whatever it holds.
+			c.discard = true
+			c.closed(fmt.Errorf("%w: %w", hotstate.ErrTextFrame, err))
+			return true
+		}
 		if err != nil {
 			code, reason := wsframe.CloseProtocolError, "protocol error"
 			var we *wsframe.Error
