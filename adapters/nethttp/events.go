@@ -148,6 +148,11 @@ func (c *econn) Ping(ctx context.Context) error {
 	case <-c.pong: // a late pong of an earlier ping
 	default:
 	}
+	// A peer that stops reading would keep the ping, and a pong the
+	// reading goroutine owes it, stuck in a write: when ctx ends, so do
+	// writes to the peer, and the heartbeat gives up on it.
+	stop := context.AfterFunc(ctx, func() { _ = c.sock.SetWriteDeadline(time.Unix(1, 0)) })
+	defer stop()
 	var b [2 + 8]byte
 	frame := binary.BigEndian.AppendUint64(wsframe.AppendHeader(b[:0], wsframe.OpPing, 8), id)
 	if _, err := c.sock.Write(frame); err != nil {
