@@ -64,15 +64,7 @@ func (p *poller) add(c *econn) error {
 	}
 	p.next++
 	c.id = p.next
-	ev := syscall.EpollEvent{Events: syscall.EPOLLONESHOT}
-	putID(&ev, c.id)
-	var err error
-	if cerr := c.raw.Control(func(fd uintptr) {
-		err = syscall.EpollCtl(p.ep.fd, syscall.EPOLL_CTL_ADD, int(fd), &ev)
-	}); cerr != nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := c.rs.ctl(c.raw, p.ep.fd, syscall.EPOLL_CTL_ADD, syscall.EPOLLONESHOT, c.id); err != nil {
 		p.dropLocked(p.ep)
 		return os.NewSyscallError("epoll_ctl", err)
 	}
@@ -85,12 +77,7 @@ func (p *poller) add(c *econn) error {
 // Called by the connection's reading goroutine with c.mu held, so c is
 // still registered and its epoll open.
 func (p *poller) arm(c *econn) {
-	ev := syscall.EpollEvent{Events: armed}
-	putID(&ev, c.id)
-	var err error
-	if cerr := c.raw.Control(func(fd uintptr) {
-		err = syscall.EpollCtl(c.ep.fd, syscall.EPOLL_CTL_MOD, int(fd), &ev)
-	}); cerr == nil && err != nil {
+	if err := c.rs.ctl(c.raw, c.ep.fd, syscall.EPOLL_CTL_MOD, armed, c.id); err != nil {
 		// Nothing would wake the connection again.
 		go c.end(os.NewSyscallError("epoll_ctl", err))
 	}
@@ -159,14 +146,52 @@ func getID(ev *syscall.EpollEvent) uint64 {
 	return uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
 }
 
-// readRaw reads what the socket under raw has without waiting; it reports
+// rawState is what a connection's reading goroutine hands to the system
+// calls it makes on the socket's descriptor. The functions that make them
+// are made once per connection and the arguments pass through here, so
+// that reading and re-arming allocate nothing.
+type rawState struct {
+	p   []byte
+	n   int
+	err error
+	// ev, epfd and op are epoll_ctl's arguments.
+	ev       syscall.EpollEvent
+	epfd, op int
+	readFn   func(fd uintptr) bool
+	ctlFn    func(fd uintptr)
+}
+
+// read reads what the socket under raw has without waiting; it reports
 // syscall.EAGAIN when there is nothing.
-func readRaw(raw syscall.RawConn, p []byte) (n int, err error) {
-	if rerr := raw.Read(func(fd uintptr) bool {
-		n, err = syscall.Read(int(fd), p)
-		return true
-	}); rerr != nil {
-		return 0, rerr
+func (r *rawState) read(raw syscall.RawConn, p []byte) (int, error) {
+	if r.readFn == nil {
+		r.readFn = func(fd uintptr) bool {
+			r.n, r.err = syscall.Read(int(fd), r.p)
+			return true
+		}
 	}
-	return n, err
+	r.p = p
+	err := raw.Read(r.readFn)
+	r.p = nil
+	if err != nil {
+		return 0, err
+	}
+	return r.n, r.err
+}
+
+// ctl registers the socket under raw with the epoll epfd (op), for events,
+// naming it id.
+func (r *rawState) ctl(raw syscall.RawConn, epfd, op int, events uint32, id uint64) error {
+	if r.ctlFn == nil {
+		r.ctlFn = func(fd uintptr) {
+			r.err = syscall.EpollCtl(r.epfd, r.op, int(fd), &r.ev)
+		}
+	}
+	r.epfd, r.op = epfd, op
+	r.ev = syscall.EpollEvent{Events: events}
+	putID(&r.ev, id)
+	if err := raw.Control(r.ctlFn); err != nil {
+		return err
+	}
+	return r.err
 }

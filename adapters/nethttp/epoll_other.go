@@ -19,4 +19,7 @@ func (p *poller) add(c *econn) error { return nil }
 func (p *poller) arm(c *econn)       {}
 func (p *poller) remove(c *econn)    {}
 
-func readRaw(raw syscall.RawConn, p []byte) (int, error) { return 0, errEventConn }
+// rawState is never used off Linux.
+type rawState struct{}
+
+func (r *rawState) read(raw syscall.RawConn, p []byte) (int, error) { return 0, errEventConn }

@@ -77,6 +77,9 @@ type econn struct {
 	// registered with.
 	id uint64
 	ep *epoll
+	// rs carries the arguments of the system calls on the socket; only
+	// the reading goroutine uses it, and end's unregistering after it.
+	rs rawState
 
 	// closing is set once a close frame went out or is going: no data
 	// frame may follow it, and the connection ends when the peer's close
@@ -233,7 +236,7 @@ func (c *econn) read(p []byte) (n int, err error) {
 	if c.raw == nil {
 		return c.sock.Read(p)
 	}
-	n, err = readRaw(c.raw, p)
+	n, err = c.rs.read(c.raw, p)
 	if n < 0 {
 		n = 0
 	}
