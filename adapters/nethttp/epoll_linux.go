@@ -158,6 +158,7 @@ type rawState struct {
 	ev       syscall.EpollEvent
 	epfd, op int
 	readFn   func(fd uintptr) bool
+	waitFn   func(fd uintptr) bool
 	ctlFn    func(fd uintptr)
 }
 
@@ -194,4 +195,25 @@ func (r *rawState) ctl(raw syscall.RawConn, epfd, op int, events uint32, id uint
 		return err
 	}
 	return r.err
+}
+
+// readWait reads what the socket under raw has, waiting through Go's
+// netpoller until it has something or the read deadline passes.
+func (r *rawState) readWait(raw syscall.RawConn, p []byte) (int, error) {
+	if r.waitFn == nil {
+		r.waitFn = func(fd uintptr) bool {
+			r.n, r.err = syscall.Read(int(fd), r.p)
+			return r.err != syscall.EAGAIN
+		}
+	}
+	r.p = p
+	err := raw.Read(r.waitFn)
+	r.p = nil
+	if err != nil {
+		return 0, err
+	}
+	if r.n < 0 {
+		return 0, r.err
+	}
+	return r.n, r.err
 }

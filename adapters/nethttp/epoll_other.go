@@ -23,3 +23,5 @@ func (p *poller) remove(c *econn)    {}
 type rawState struct{}
 
 func (r *rawState) read(raw syscall.RawConn, p []byte) (int, error) { return 0, errEventConn }
+
+func (r *rawState) readWait(raw syscall.RawConn, p []byte) (int, error) { return 0, errEventConn }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,11 +41,19 @@ const (
 	// that keeps sending is read again after the others that are ready,
 	// not before them.
 	wakeBytes = 64 << 10
+	// lingerTime is how long a connection keeps its goroutine after its
+	// bytes ran out, waiting for more through Go's netpoller.
+	lingerTime = 10 * time.Millisecond
+	// lingerBytes is the buffer a lingering connection reads into.
+	lingerBytes = 512
 )
 
 // readBufs recycles the read buffers of the event path, so an idle
 // connection holds none.
 var readBufs = sync.Pool{New: func() any { b := make([]byte, eventReadBytes); return &b }}
+
+// lingerBufs recycles the small buffers of lingering connections.
+var lingerBufs = sync.Pool{New: func() any { b := make([]byte, lingerBytes); return &b }}
 
 // errEventConn is what Read returns on the event path, where the
 // connection's bytes arrive as events instead.
@@ -246,48 +255,109 @@ func (c *econn) read(p []byte) (n int, err error) {
 	return n, err
 }
 
-// process reads what the socket has, up to wakeBytes, after a wake-up, and
-// hands the events in it on; first holds bytes that arrived before (what
-// net/http had read past the request).
+// What a reading turn ends with.
+const (
+	turnDrained   = iota // the socket has nothing more for now
+	turnExhausted        // wakeBytes were read; there may be more
+	turnStopped          // reading is over: the connection ended
+)
+
+// process reads what the socket has after a wake-up and hands the events
+// in it on, up to wakeBytes; first holds bytes that arrived before (what
+// net/http had read past the request). Once the socket is drained it
+// lingers for more through Go's netpoller, so a client in a conversation
+// (calls in a closed loop) costs what it costs on the goroutine path;
+// after lingerTime of quiet it goes back to epoll and holds nothing.
 func (c *econn) process(first []byte) {
-	more := true
-	if len(first) > 0 {
-		more = c.feed(first)
+	budget := wakeBytes
+	state := turnDrained
+	if len(first) > 0 && !c.feed(first) {
+		state = turnStopped
 	}
-	rearm := false
-	if more {
-		bp := readBufs.Get().(*[]byte)
-		buf := *bp
-		for budget := wakeBytes; ; {
-			n, err := c.read(buf[:min(len(buf), budget)])
-			if n > 0 {
-				budget -= n
-				if !c.feed(buf[:n]) {
-					break
-				}
-			}
-			if errors.Is(err, syscall.EAGAIN) {
-				rearm = true
-				break
-			}
-			if err != nil {
-				if !c.closing.Load() || !errors.Is(err, io.EOF) {
-					c.end(err)
-				} else {
-					c.end(nil) // the peer hung up after our close frame
-				}
-				break
-			}
-			if n < len(buf) || budget == 0 {
-				// Polling is level-triggered: what is left wakes the
-				// connection again, after the others that are ready.
-				rearm = true
-				break
+	if state != turnStopped {
+		state = c.drain(&budget)
+	}
+	for state == turnDrained && budget > 0 {
+		state = c.linger(&budget)
+	}
+	switch state {
+	case turnStopped:
+		c.idle(false)
+	default: // quiet, or the budget is spent and epoll says when to go on
+		c.idle(true)
+	}
+}
+
+// turnQuiet ends a linger with nothing read.
+const turnQuiet = turnStopped + 1
+
+// drain reads what the socket has, up to budget bytes.
+func (c *econn) drain(budget *int) int {
+	bp := readBufs.Get().(*[]byte)
+	defer readBufs.Put(bp)
+	buf := *bp
+	for {
+		n, err := c.read(buf[:min(len(buf), *budget)])
+		if n > 0 {
+			*budget -= n
+			if !c.feed(buf[:n]) {
+				return turnStopped
 			}
 		}
-		readBufs.Put(bp)
+		switch {
+		case errors.Is(err, syscall.EAGAIN):
+			return turnDrained
+		case err != nil:
+			c.readEnded(err)
+			return turnStopped
+		case *budget == 0:
+			return turnExhausted
+		case n < len(buf):
+			return turnDrained // the next read would most likely find nothing
+		}
 	}
-	c.idle(rearm)
+}
+
+// linger waits up to lingerTime for the socket's next bytes and hands them
+// on; it reads into a small buffer, which holds a typical call whole.
+func (c *econn) linger(budget *int) int {
+	if c.raw == nil {
+		return turnQuiet
+	}
+	// The deadline bounds the wait; it goes with it, since a passed one
+	// would fail the reads of the next wake-up too.
+	_ = c.sock.SetReadDeadline(time.Now().Add(lingerTime))
+	defer c.sock.SetReadDeadline(time.Time{})
+	bp := lingerBufs.Get().(*[]byte)
+	defer lingerBufs.Put(bp)
+	buf := *bp
+	n, err := c.rs.readWait(c.raw, buf)
+	if n > 0 {
+		*budget -= n
+		if !c.feed(buf[:n]) {
+			return turnStopped
+		}
+		if n == len(buf) {
+			return c.drain(budget)
+		}
+		return turnDrained
+	}
+	if err == nil {
+		err = io.EOF
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return turnQuiet
+	}
+	c.readEnded(err)
+	return turnStopped
+}
+
+// readEnded ends the connection when reading fails or the peer hangs up.
+func (c *econn) readEnded(err error) {
+	if c.closing.Load() && errors.Is(err, io.EOF) {
+		err = nil // the peer hung up after our close frame
+	}
+	c.end(err)
 }
 
 // idle ends a reading turn: it calls Closed if the connection ended
@@ -405,10 +475,7 @@ func (c *econn) loop(first []byte) {
 			break
 		}
 		if err != nil {
-			if c.closing.Load() && errors.Is(err, io.EOF) {
-				err = nil
-			}
-			c.end(err)
+			c.readEnded(err)
 			break
 		}
 	}
