@@ -295,3 +295,41 @@ func TestEventsIdleKeepsNoGoroutine(t *testing.T) {
 		})
 	}
 }
+
+// wrappedListener hands out connections wrapped in a type of its own, as
+// a listener that limits or counts connections does; the event path
+// cannot poll them and reads them from a goroutine instead.
+type wrappedListener struct{ net.Listener }
+
+type wrappedConn struct{ net.Conn }
+
+func (l wrappedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return wrappedConn{c}, nil
+}
+
+// TestEventsWrappedConn: a connection the poller cannot watch is still
+// served, by a goroutine of its own, with the same frame reader.
+func TestEventsWrappedConn(t *testing.T) {
+	srv := hotstate.New()
+	srv.HandleFunc("echo", func(ctx context.Context, args any) (any, error) { return args, nil })
+	hs := httptest.NewUnstartedServer(hothttp.Handler(srv))
+	hs.Listener = wrappedListener{hs.Listener}
+	hs.Start()
+	t.Cleanup(func() {
+		hotstatetest.Shutdown(t, srv)
+		hs.Close()
+	})
+	p := hotstatetest.Dial(t, "ws"+strings.TrimPrefix(hs.URL, "http"), nil)
+	if got := hotstatetest.Decode(t, p.Call(1, "echo", "wrapped").Value); got != "wrapped" {
+		t.Fatalf("echo %v", got)
+	}
+	c := dialRaw(t, hs.Listener.Addr().String())
+	c.send(frame(0x81, []byte("{}"), false))
+	if code := c.closeCode(); code != 1003 {
+		t.Fatalf("close code %d, want 1003", code)
+	}
+}

@@ -117,9 +117,9 @@ func newConfig(opts []Option) *config {
 	return c
 }
 
-// Serve upgrades one request and returns; srv serves the connection from
-// a goroutine of its own until it closes (srv.Shutdown closes it and waits
-// for its session to end).
+// Serve upgrades one request and returns; srv serves the connection until
+// it closes, by events or from a goroutine of its own (WithEventLoop), and
+// srv.Shutdown closes it and waits for its session to end.
 // The connection outlives the request: it keeps neither the request's
 // context (net/http cancels it when the handler returns) nor its values,
 // nor its headers beyond those named with WithHeaders. Framework adapters
