@@ -29,11 +29,11 @@ const (
 	// NetHTTPGoroutines is hothttp with WithEventLoop(false): a reading
 	// goroutine per connection, as on platforms without the event path.
 	NetHTTPGoroutines = "nethttp-goroutines"
-	Gin     = "gin"
-	Echo    = "echo"
-	EchoV5  = "echov5"
-	Fiber   = "fiber"
-	FiberV3 = "fiberv3"
+	Gin               = "gin"
+	Echo              = "echo"
+	EchoV5            = "echov5"
+	Fiber             = "fiber"
+	FiberV3           = "fiberv3"
 )
 
 // Transports lists every transport -transport accepts; the first is the
