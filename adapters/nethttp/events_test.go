@@ -333,3 +333,39 @@ func TestEventsWrappedConn(t *testing.T) {
 		t.Fatalf("close code %d, want 1003", code)
 	}
 }
+
+// TestEventsPeerGone: a peer that hangs up without a close frame, and one
+// that never answers the server's close frame, both end their sessions:
+// the first at once, the second after the close wait, and Shutdown
+// returns.
+func TestEventsPeerGone(t *testing.T) {
+	srv := hotstate.New()
+	gone := make(chan string, 2)
+	srv.OnDisconnect(func(c hotstate.Caller) { gone <- c.ID })
+	addr := serveRaw(t, srv)
+
+	hangup := dialRaw(t, addr)
+	hangup.next() // hello
+	hangup.nc.Close()
+	select {
+	case <-gone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the session of a peer that hung up did not end")
+	}
+
+	silent := dialRaw(t, addr)
+	silent.next() // hello
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown with a peer that does not answer: %v", err)
+	}
+	if code := silent.closeCode(); code != 1001 {
+		t.Fatalf("close code %d, want 1001", code)
+	}
+	select {
+	case <-gone:
+	default:
+		t.Fatal("Shutdown returned before the silent peer's session ended")
+	}
+}
