@@ -146,7 +146,7 @@ func (in *instance[T]) commit(batch []*writeReq[T]) {
 			// functions again on the state they made.
 			yieldTo(attempt)
 			var live bool
-			if at, live, err = in.catchUp(at); err != nil || !live {
+			if at, live, err = in.catchUp(at, attempt); err != nil || !live {
 				finish(live, err)
 				return
 			}

@@ -29,7 +29,9 @@ func (in *instance[T]) position() Position {
 // node did.
 func (in *instance[T]) append(at Position, c Change) error {
 	in.appending(c.Position)
-	if err := in.fam.srv.opts.engine.Append(context.Background(), in.name, at, c); err != nil {
+	err := in.fam.srv.opts.engine.Append(context.Background(), in.name, at, c)
+	in.appended(err)
+	if err != nil {
 		return fmt.Errorf("hotstate: store %q: %w", in.name, err)
 	}
 	return nil
@@ -39,7 +41,7 @@ func (in *instance[T]) append(at Position, c Change) error {
 // to subscribers; every few hundred versions it gives the engine a
 // checkpoint so the log can be trimmed.
 func (in *instance[T]) applyLocked(c Change) {
-	in.fam.srv.opts.obs.changed(in.fam.name, c.Frame, len(in.subs))
+	in.fam.srv.opts.obs.changed(in.fam.name, in.name, c, len(in.subs))
 	in.topic.applyLocked(c)
 	in.reachedLocked(c.Position)
 	if c.Version > 0 && wire.TypeOf(c.Frame) != wire.TypeDel {
@@ -92,23 +94,26 @@ func yieldTo(attempt int) {
 	time.Sleep(rand.N(min(limit, 8*time.Millisecond)))
 }
 
-// catchUp brings the instance from at to the end of the engine's log. What
-// the engine's watch reported and nobody applied yet is usually all that is
-// missing, and is applied without another round trip; otherwise it reads
-// the log,
-// applying each change to the typed state (only the part it touches) and
-// sending it to subscribers; when the log no longer holds those changes, or
-// holds a snapshot among them, it loads the state anew. live is false when
-// the instance was deleted meanwhile: the caller starts over. The caller
-// holds the writers' turn.
-func (in *instance[T]) catchUp(at Position) (to Position, live bool, err error) {
+// catchUp brings the instance from at to the end of the engine's log,
+// after the attempt-th write lost the race. What the engine's watch
+// reported and nobody applied yet is usually all that is missing, and on
+// a first attempt it is applied without another round trip. A writer that
+// lost again may be following a watch that lags behind a busy writer
+// elsewhere, and would lose every time: from the second attempt it also
+// reads the log, applying each change to the typed state (only the part
+// it touches) and sending it to subscribers; when the log no longer holds
+// those changes, or holds a snapshot among them, it loads the state anew.
+// live is false when the instance was deleted meanwhile: the caller
+// starts over. The caller holds the writers' turn.
+func (in *instance[T]) catchUp(at Position, attempt int) (to Position, live bool, err error) {
 	if cs := in.takeHeard(); len(cs) > 0 {
 		if live, err := in.replicate(cs); err != nil || !live {
 			return at, live, err
 		}
-		if to := in.position(); to != at {
+		if to := in.position(); to != at && attempt == 1 {
 			return to, true, nil
 		}
+		at = in.position()
 	}
 	return in.readLog(at)
 }

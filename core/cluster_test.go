@@ -2,6 +2,8 @@ package hotstate_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -365,4 +367,49 @@ func TestClusterPresenceCountsEveryNode(t *testing.T) {
 	}
 	cb.send(wire.EncodeUnsub("Room:p"))
 	within(t, "ann leaves the list", func() bool { return !listed() })
+}
+
+// lostAnswer is an engine whose next append, once armed, is taken by the
+// log but reported failed, as when the engine's answer is lost on the way
+// back; the watch reports the change before the error comes.
+type lostAnswer struct {
+	hotstate.Engine
+	armed atomic.Bool
+}
+
+func (e *lostAnswer) Append(ctx context.Context, name string, prev hotstate.Position, c hotstate.Change) error {
+	err := e.Engine.Append(ctx, name, prev, c)
+	if err == nil && e.armed.CompareAndSwap(true, false) {
+		time.Sleep(20 * time.Millisecond)
+		return fmt.Errorf("%w: the answer was lost", hotstate.ErrUnavailable)
+	}
+	return err
+}
+
+// TestClusterLostAnswerStillApplied: a change the log took though its
+// append was reported failed reaches the writing node's state and
+// subscribers too, not only the other nodes'.
+func TestClusterLostAnswerStillApplied(t *testing.T) {
+	eng := hotstate.NewMemoryEngine(256, 1<<20)
+	lossy := &lostAnswer{Engine: eng}
+	var created, idle atomic.Int32
+	a, b := newNode(t, lossy, &created, &idle), newNode(t, eng, &created, &idle)
+	a.count.Init()
+	b.count.Init()
+	ca := connect(t, a.srv)
+	var doc any
+	ca.send(wire.EncodeSub("Count"))
+	followN(t, ca, &doc, 0)
+
+	lossy.armed.Store(true)
+	if err := a.count.Update(func(c *counter) { c.N++ }); !errors.Is(err, hotstate.ErrUnavailable) {
+		t.Fatalf("Update with a lost answer = %v, want ErrUnavailable", err)
+	}
+	within(t, "both nodes hold the change the log took", func() bool {
+		return a.count.Get().N == 101 && b.count.Get().N == 101
+	})
+	followN(t, ca, &doc, 1)
+	if n := toInt(doc.(map[string]any)["n"]); n != 101 {
+		t.Fatalf("the writing node's subscriber holds %d, want 101", n)
+	}
 }

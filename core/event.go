@@ -36,6 +36,7 @@ func (s *Server) Emit(channel string, data any) error {
 	if err != nil {
 		return err
 	}
+	s.opts.obs.emitted(channel, "", "")
 	return s.publish(toAll, "", frame)
 }
 
@@ -56,6 +57,7 @@ func (s *Server) EmitTo(clientID, channel string, data any) error {
 	if err != nil {
 		return err
 	}
+	s.opts.obs.emitted(channel, "", clientID)
 	if ok {
 		ss.w.push(frame)
 		return nil

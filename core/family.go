@@ -26,6 +26,7 @@ type storeDef interface {
 	allowed(c Caller, key string) bool
 	presenceWho() func(Caller) (string, any)
 	broadcast(key string, frame []byte)
+	stats() []InstanceStats
 }
 
 // hookSet holds a family's lifecycle hooks.
@@ -254,6 +255,7 @@ func (f *family[T]) emit(key, channel string, data any) error {
 	if err != nil {
 		return err
 	}
+	f.srv.opts.obs.emitted(channel, name, "")
 	return f.srv.publish(toStore, name, frame)
 }
 

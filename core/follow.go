@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/hotstate/hotstate/core/wire"
@@ -62,19 +63,23 @@ func (in *instance[T]) unwatch() {
 	}
 }
 
-// heard is the engine's report of a change. What the instance has, or is
-// appending itself, is dropped at once; the rest waits for drain.
+// heard is the engine's report of a change. What the instance has is
+// dropped at once; the rest waits for drain. A report at the position this
+// node is appending waits for the append's outcome (see appended): it is
+// usually that change, which the writer applies itself.
 func (in *instance[T]) heard(c Change) {
 	fl := &in.follow
 	fl.mu.Lock()
-	mine := c.Position == fl.own && fl.own != (Position{})
-	if fl.stopped || mine || (c.Epoch == fl.at.Epoch && c.Version <= fl.at.Version) {
+	if fl.stopped || (c.Epoch == fl.at.Epoch && c.Version <= fl.at.Version) {
 		fl.mu.Unlock()
 		return
 	}
 	fl.queue = append(fl.queue, c)
-	start := !fl.running
-	fl.running = true
+	mine := c.Position == fl.own && fl.own != (Position{})
+	start := !mine && !fl.running
+	if start {
+		fl.running = true
+	}
 	fl.mu.Unlock()
 	if start {
 		go in.drain()
@@ -89,12 +94,42 @@ func (in *instance[T]) appending(p Position) {
 	in.follow.mu.Unlock()
 }
 
-// reached records where the topic stands; the caller holds the instance
-// lock.
+// appended ends the append that appending announced, with the engine's
+// answer. After a success the writer applies the change, and its report
+// is dropped (reachedLocked). After a failure the change at that position,
+// if the engine reports one, is another node's, or this one taken by the
+// log though its answer was lost: either way this node must apply it, so
+// what waits is drained.
+func (in *instance[T]) appended(err error) {
+	if err == nil {
+		return
+	}
+	fl := &in.follow
+	fl.mu.Lock()
+	fl.own = Position{}
+	start := len(fl.queue) > 0 && !fl.running
+	if start {
+		fl.running = true
+	}
+	fl.mu.Unlock()
+	if start {
+		go in.drain()
+	}
+}
+
+// reachedLocked records where the topic stands; the caller holds the
+// instance lock. Reports of this node's own changes wait in the queue
+// until then (nothing drains it) and are dropped here.
 func (in *instance[T]) reachedLocked(p Position) {
-	in.follow.mu.Lock()
-	in.follow.at = p
-	in.follow.mu.Unlock()
+	fl := &in.follow
+	fl.mu.Lock()
+	fl.at = p
+	if !fl.running && len(fl.queue) > 0 {
+		fl.queue = slices.DeleteFunc(fl.queue, func(c Change) bool {
+			return c.Epoch != p.Epoch || c.Version <= p.Version
+		})
+	}
+	fl.mu.Unlock()
 }
 
 // takeHeard returns what the engine reported that waits to be applied, for

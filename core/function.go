@@ -129,7 +129,7 @@ func (s *session) call(f wire.Frame) {
 func (s *session) answer(name string, id uint64, h handler, args []byte) {
 	start := s.srv.opts.obs.start()
 	frame, code := s.result(id, h, args)
-	s.srv.opts.obs.called(name, start, code)
+	s.srv.opts.obs.called(name, start, code, s.caller.ID)
 	s.w.sendNow(frame)
 }
 

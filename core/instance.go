@@ -45,6 +45,8 @@ type instance[T any] struct {
 	pending pending[T]
 	// follow applies changes other nodes commit.
 	follow follower
+	// tally carries this node's subscriber count to the engine.
+	tally tally
 	// gone is set once the instance's end was seen through on this node.
 	gone atomic.Bool
 }
@@ -195,7 +197,7 @@ func (in *instance[T]) appendLatest(build func(at Position) (Change, error)) (c 
 			return c, true, err
 		}
 		yieldTo(attempt)
-		if at, live, err = in.catchUp(at); err != nil || !live {
+		if at, live, err = in.catchUp(at, attempt); err != nil || !live {
 			return c, live, err
 		}
 	}
@@ -237,7 +239,15 @@ func (in *instance[T]) join(s *session, f wire.Frame) (joined bool, err error) {
 // across every node that shares it, and returns the new total, or -1 when
 // the engine could not say.
 func (in *instance[T]) count(delta int) int {
-	n, err := in.fam.srv.opts.engine.AddSubscribers(context.Background(), in.name, delta)
+	return in.counted(in.tally.queue(delta))
+}
+
+// counted waits until the engine has the delta tk names, and returns the
+// total as count does.
+func (in *instance[T]) counted(tk ticket) int {
+	n, err := in.tally.wait(tk, func(delta int) (int, error) {
+		return in.fam.srv.opts.engine.AddSubscribers(context.Background(), in.name, delta)
+	})
 	if err != nil {
 		in.fam.srv.listeners.failed(storeErr(in.name, err), "")
 		return -1
@@ -257,10 +267,13 @@ func (in *instance[T]) unsubscribe(s *session) {
 		in.mu.Unlock()
 		return
 	}
+	// Queued under the lock, in the order of the leaves: the call that
+	// answers the last one carries every earlier one.
+	left := in.tally.queue(-1)
 	h := in.fam.hooks().onIdle
 	if !idle || in.deleted || h == nil {
 		in.mu.Unlock()
-		in.count(-1)
+		in.counted(left)
 		return
 	}
 	idling := make(chan struct{})
@@ -279,7 +292,7 @@ func (in *instance[T]) unsubscribe(s *session) {
 	}()
 	// An engine that cannot count leaves the decision to this node's own
 	// count, which is zero.
-	if in.count(-1) <= 0 {
+	if in.counted(left) <= 0 {
 		h(in.key)
 	}
 }

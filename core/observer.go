@@ -63,6 +63,9 @@ type Observer struct {
 	QueueChanged func(QueueInfo)
 	// EngineAppended is called after every Engine.Append.
 	EngineAppended func(AppendInfo)
+	// EventEmitted is called when Emit, EmitTo or a store's Emit has
+	// encoded an event and is about to send it.
+	EventEmitted func(EventInfo)
 }
 
 // ConnOpenedInfo describes a connection the server started serving.
@@ -116,6 +119,11 @@ type ChangeInfo struct {
 	// Subscribers is how many of this node's connections it was queued
 	// to, so Bytes*Subscribers bytes were broadcast.
 	Subscribers int
+	// Instance is the instance's full name ("Room:general"): unlike
+	// Store, one value per instance, so not for labelling metrics.
+	Instance string
+	// Version is the instance's version after the change.
+	Version uint64
 }
 
 // CallInfo describes a function call that ran.
@@ -128,6 +136,8 @@ type CallInfo struct {
 	// caller was told: an *Error's code, bad_args, internal, unavailable,
 	// busy, or error.
 	Code string
+	// ClientID is the id of the client that called.
+	ClientID string
 }
 
 // RefusedInfo describes a frame the server refused.
@@ -137,6 +147,17 @@ type RefusedInfo struct {
 	// too_many_subscriptions, name_too_long, unknown_type, or the code of
 	// a subscription that failed.
 	Code string
+}
+
+// EventInfo describes an event emitted.
+type EventInfo struct {
+	// Channel is the event's name.
+	Channel string
+	// Store is the full name of the store instance whose subscribers it
+	// goes to, or "".
+	Store string
+	// ClientID is the client EmitTo sends it to, or "".
+	ClientID string
 }
 
 // SlowConsumerInfo describes a connection closed as a slow consumer.
@@ -152,6 +173,8 @@ type QueueInfo struct {
 
 // AppendInfo describes one Engine.Append.
 type AppendInfo struct {
+	// Instance is the full name of the instance appended to.
+	Instance string
 	// Duration is how long the engine took.
 	Duration time.Duration
 	// Err is what it returned; errors.Is(Err, ErrConflict) when another
@@ -191,6 +214,7 @@ func (o *Observer) join(p *Observer) *Observer {
 		SlowConsumer:    both(o.SlowConsumer, p.SlowConsumer),
 		QueueChanged:    both(o.QueueChanged, p.QueueChanged),
 		EngineAppended:  both(o.EngineAppended, p.EngineAppended),
+		EventEmitted:    both(o.EventEmitted, p.EventEmitted),
 	}
 }
 
@@ -284,15 +308,15 @@ func (s *Server) patternOf(name string) string {
 	return ""
 }
 
-func (o *Observer) changed(store string, frame []byte, subscribers int) {
+func (o *Observer) changed(store, instance string, c Change, subscribers int) {
 	if o != nil && o.ChangeApplied != nil {
-		o.changeApplied(store, frame, subscribers)
+		o.changeApplied(store, instance, c, subscribers)
 	}
 }
 
-func (o *Observer) changeApplied(store string, frame []byte, subscribers int) {
-	if wire.TypeOf(frame) != wire.TypeDel {
-		o.ChangeApplied(ChangeInfo{Store: store, Bytes: len(frame), Subscribers: subscribers})
+func (o *Observer) changeApplied(store, instance string, c Change, subscribers int) {
+	if wire.TypeOf(c.Frame) != wire.TypeDel {
+		o.ChangeApplied(ChangeInfo{Store: store, Bytes: len(c.Frame), Subscribers: subscribers, Instance: instance, Version: c.Version})
 	}
 }
 
@@ -304,14 +328,20 @@ func (o *Observer) start() time.Time {
 	return time.Now()
 }
 
-func (o *Observer) called(function string, start time.Time, code string) {
+func (o *Observer) called(function string, start time.Time, code, clientID string) {
 	if o != nil && o.CallDone != nil {
-		o.callDone(function, start, code)
+		o.callDone(function, start, code, clientID)
 	}
 }
 
-func (o *Observer) callDone(function string, start time.Time, code string) {
-	o.CallDone(CallInfo{Function: function, Duration: time.Since(start), Code: code})
+func (o *Observer) callDone(function string, start time.Time, code, clientID string) {
+	o.CallDone(CallInfo{Function: function, Duration: time.Since(start), Code: code, ClientID: clientID})
+}
+
+func (o *Observer) emitted(channel, store, clientID string) {
+	if o != nil && o.EventEmitted != nil {
+		o.EventEmitted(EventInfo{Channel: channel, Store: store, ClientID: clientID})
+	}
 }
 
 func (o *Observer) refused(code string) {
@@ -349,7 +379,7 @@ type observedEngine struct {
 func (e observedEngine) Append(ctx context.Context, name string, prev Position, c Change) error {
 	start := time.Now()
 	err := e.Engine.Append(ctx, name, prev, c)
-	e.appended(AppendInfo{Duration: time.Since(start), Err: err})
+	e.appended(AppendInfo{Instance: name, Duration: time.Since(start), Err: err})
 	return err
 }
 

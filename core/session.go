@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hotstate/hotstate/core/wire"
@@ -36,6 +37,9 @@ type session struct {
 
 	mu   sync.Mutex // guards subs
 	subs map[string]subscription
+
+	// received counts the frames read, for SessionInfo.
+	received atomic.Uint64
 }
 
 // subscription is a store instance as a session holds it.
@@ -122,6 +126,7 @@ func (s *session) message(b []byte) bool {
 		s.w.close(wire.CloseMessageTooBig, "frame too large", true)
 		return false
 	}
+	s.received.Add(1)
 	s.handle(b)
 	return true
 }

@@ -48,6 +48,8 @@ type writer struct {
 	// steady flow of frames allocates nothing.
 	spare [][]byte
 	size  int
+	// sent counts the frames queued or sent at once, for SessionInfo.
+	sent uint64
 	// turn is true while a goroutine writes to the connection.
 	turn bool
 	// ended is true once nothing more may be written: the connection is
@@ -98,6 +100,7 @@ func (w *writer) push(frame []byte) bool {
 	}
 	w.frames = append(w.frames, frame)
 	w.size += len(frame)
+	w.sent++
 	w.obs.queued(len(frame))
 	w.startLocked()
 	return true
@@ -214,6 +217,7 @@ func (w *writer) sendNow(frame []byte) {
 		return
 	}
 	w.turn = true
+	w.sent++
 	w.mu.Unlock()
 	if err := w.write([][]byte{frame}); err != nil {
 		w.log.Debug("hotstate: write failed", "client", w.clientID, "err", err)

@@ -17,6 +17,7 @@ require (
 	github.com/hotstate/hotstate/core/hotstatetest v0.1.0
 	github.com/hotstate/hotstate/engines/nats v0.1.0
 	github.com/hotstate/hotstate/engines/redis v0.1.0
+	github.com/hotstate/hotstate/inspector v0.1.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/labstack/echo/v5 v5.4.4
@@ -104,4 +105,5 @@ replace (
 	github.com/hotstate/hotstate/core/hotstatetest => ../core/hotstatetest
 	github.com/hotstate/hotstate/engines/nats => ../engines/nats
 	github.com/hotstate/hotstate/engines/redis => ../engines/redis
+	github.com/hotstate/hotstate/inspector => ../inspector
 )

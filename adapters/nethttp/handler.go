@@ -58,6 +58,13 @@ type serverConfig struct {
 	addr     string
 	path     string
 	fallback http.Handler
+	mounts   []mount
+}
+
+// mount is a handler WithMount placed under a path prefix.
+type mount struct {
+	prefix string
+	h      http.Handler
 }
 
 // WithOriginPatterns allows cross-origin handshakes from origins matching

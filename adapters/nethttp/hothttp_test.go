@@ -124,6 +124,44 @@ func TestServeListener(t *testing.T) {
 	}
 }
 
+// TestMount: a handler mounted under a prefix takes that prefix's requests,
+// WebSocket upgrades included; every other path still upgrades to the
+// hotstate endpoint.
+func TestMount(t *testing.T) {
+	srv := hotstate.New()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	mounted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "mounted "+r.URL.Path)
+	})
+	go func() { errc <- hothttp.ServeListener(ctx, srv, ln, hothttp.WithMount("/admin/", mounted)) }()
+	defer func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("ServeListener: %v", err)
+		}
+	}()
+	req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/admin/ws", nil)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "websocket")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "mounted /admin/ws" {
+		t.Fatalf("an upgrade under the mount got %d %q, want the mounted handler", resp.StatusCode, body)
+	}
+	// Attached: the hello frame came from the hotstate endpoint.
+	_ = hotstatetest.Dial(t, "ws://"+ln.Addr().String()+"/anything", nil)
+	http.DefaultClient.CloseIdleConnections()
+}
+
 // TestServerOnlyOptions: the options only a standalone server has are not
 // Options, so Handler cannot be given one and silently ignore it.
 func TestServerOnlyOptions(t *testing.T) {

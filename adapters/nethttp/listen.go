@@ -30,6 +30,16 @@ func WithFallback(h http.Handler) ServerOption {
 	return serverOptionFunc(func(c *serverConfig) { c.fallback = h })
 }
 
+// WithMount gives every request whose path starts with prefix, WebSocket
+// upgrades included, to h instead of the hotstate endpoint: a handler with
+// a WebSocket of its own, such as the inspector, mounted next to the
+// endpoint that takes upgrades on every other path.
+//
+//	hothttp.WithMount("/inspect/", http.StripPrefix("/inspect", insp.Handler(srv)))
+func WithMount(prefix string, h http.Handler) ServerOption {
+	return serverOptionFunc(func(c *serverConfig) { c.mounts = append(c.mounts, mount{prefix, h}) })
+}
+
 // ListenAndServe runs a standalone hotstate server until ctx is cancelled,
 // then shuts it down gracefully: clients get 1001, and it returns once every
 // connection has ended. It returns nil after a shutdown that ctx caused.
@@ -57,6 +67,12 @@ func newServerConfig(opts []ServerOption) *serverConfig {
 
 func serveListener(ctx context.Context, srv *hotstate.Server, ln net.Listener, c *serverConfig) error {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, m := range c.mounts {
+			if strings.HasPrefix(r.URL.Path, m.prefix) {
+				m.h.ServeHTTP(w, r)
+				return
+			}
+		}
 		upgrade := strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 		switch {
 		case upgrade && (c.path == "" || r.URL.Path == c.path):

@@ -378,17 +378,20 @@ func testWatch(t *testing.T, e hotstate.Engine) {
 	}
 }
 
+// testPublish: a listener hears one channel's messages in the order they
+// were published, and nothing after it stopped.
 func testPublish(t *testing.T, e hotstate.Engine) {
-	got := make(chan string, 4)
+	const sent = 10
+	got := make(chan string, sent+2)
 	stop := e.Listen("events", func(msg []byte) { got <- string(msg) })
 	other := e.Listen("other", func(msg []byte) { got <- "other:" + string(msg) })
 	defer other()
-	for i := range 3 {
+	for i := range sent {
 		if err := e.Publish(ctx(t), "events", fmt.Appendf(nil, "m%d", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for i := range 3 {
+	for i := range sent {
 		select {
 		case m := <-got:
 			if m != fmt.Sprintf("m%d", i) {

@@ -7,7 +7,10 @@
 //	srv := hotstate.New(hotstate.WithEngine(hotredis.New(rdb)))
 //
 // It takes a redis.UniversalClient, so a single server, Sentinel and
-// Cluster all work: every key of one instance carries the same hash tag.
+// Cluster all work: every key of one instance carries the same hash tag,
+// and on a Cluster a channel's messages go through the master of its slot,
+// which keeps them in order. The tests run the conformance suite on a
+// private Cluster of three masters.
 // It needs Redis 6.2 or later, and a maxmemory policy that evicts nothing
 // (noeviction or a volatile-* policy): an evicted position or stream is a
 // lost log.
@@ -33,6 +36,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	hotstate "github.com/hotstate/hotstate/core"
@@ -49,6 +53,10 @@ type Engine struct {
 	node       string
 	nodeTTL    time.Duration
 	log        *slog.Logger
+	// replicas is how many replicas an append waits for, at most
+	// replicaWait (WithReplicas).
+	replicas    int
+	replicaWait time.Duration
 
 	// ctx is cancelled by Close: background work and its Redis calls end
 	// on it.
@@ -80,6 +88,9 @@ type Engine struct {
 	// write them again when Redis has lost them (see heartbeat).
 	counts  map[string]int
 	beating bool
+
+	// offline is set while Redis is believed unreachable (see down.go).
+	offline atomic.Bool
 
 	// disconnect closes a client the engine made itself (Dial); nil for
 	// the caller's.
@@ -204,6 +215,22 @@ func (e *Engine) spawn(f func()) bool {
 	return true
 }
 
+// every calls f every d until f reports it is done or the engine closes.
+func (e *Engine) every(d time.Duration, f func() (done bool)) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if f() {
+			return
+		}
+	}
+}
+
 // keys are the names of one instance's keys and wake-up channel, all under
 // one hash tag so that a script or MULTI may touch them in a Cluster.
 type keys struct {
@@ -247,6 +274,9 @@ func entryID(v uint64) string { return u(v) + "-1" }
 // position check and the write are one atomic step on the server: a
 // writer that saw an older end of the log is refused by Redis itself.
 func (e *Engine) Append(ctx context.Context, name string, prev hotstate.Position, c hotstate.Change) error {
+	if err := e.online("append to", name); err != nil {
+		return err
+	}
 	kind, id := "p", entryID(c.Version)
 	switch wire.TypeOf(c.Frame) {
 	case wire.TypeDel:
@@ -271,10 +301,10 @@ func (e *Engine) Append(ctx context.Context, name string, prev hotstate.Position
 		n.to.epoch = c.Epoch
 	}
 	e.pend(n.nonce)
-	res, err := appendScript.Run(ctx, e.rdb, []string{k.meta, k.stream, k.snap},
+	res, err := e.runAppend(ctx, []string{k.meta, k.stream, k.snap},
 		u(prev.Epoch), u(prev.Version), u(c.Epoch), u(c.Version), kind, follows, id,
 		c.Frame, e.maxChanges, k.wake, tombstoneTTL.Milliseconds(), n.nonce,
-		n.head(), maxNoticeFrame).Slice()
+		n.head(), maxNoticeFrame)
 	var code int64 = -1
 	if err == nil {
 		code, _ = res[0].(int64)
@@ -282,7 +312,7 @@ func (e *Engine) Append(ctx context.Context, name string, prev hotstate.Position
 	// A del of what does not exist appends nothing.
 	e.settle(k.wake, &n, code == 1 && !(kind == "d" && prev.Epoch == 0))
 	if err != nil {
-		return fmt.Errorf("hotstate: redis: append to %q: %w", name, down(err))
+		return fmt.Errorf("hotstate: redis: append to %q: %w", name, e.down(ctx, err))
 	}
 	switch code {
 	case 1:
@@ -297,6 +327,9 @@ func (e *Engine) Append(ctx context.Context, name string, prev hotstate.Position
 // Since implements hotstate.Engine. The position and the stream are read
 // in one MULTI, so the changes returned end where the position says.
 func (e *Engine) Since(ctx context.Context, name string, pos hotstate.Position) ([]hotstate.Change, error) {
+	if err := e.online("since on", name); err != nil {
+		return nil, err
+	}
 	k := e.keys(name)
 	var meta *redis.SliceCmd
 	var xs *redis.XMessageSliceCmd
@@ -306,7 +339,7 @@ func (e *Engine) Since(ctx context.Context, name string, pos hotstate.Position) 
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("hotstate: redis: since on %q: %w", name, down(err))
+		return nil, fmt.Errorf("hotstate: redis: since on %q: %w", name, e.down(ctx, err))
 	}
 	end, err := position(meta.Val())
 	if err != nil {
@@ -332,13 +365,16 @@ func (e *Engine) Since(ctx context.Context, name string, pos hotstate.Position) 
 
 // Load implements hotstate.Engine.
 func (e *Engine) Load(ctx context.Context, name string) (hotstate.Change, []hotstate.Change, error) {
+	if err := e.online("load", name); err != nil {
+		return hotstate.Change{}, nil, err
+	}
 	k := e.keys(name)
 	res, err := loadScript.Run(ctx, e.rdb, []string{k.meta, k.stream, k.snap}).Slice()
 	if errors.Is(err, redis.Nil) {
 		return hotstate.Change{}, nil, fmt.Errorf("%w: %q", hotstate.ErrNotFound, name)
 	}
 	if err != nil {
-		return hotstate.Change{}, nil, fmt.Errorf("hotstate: redis: load %q: %w", name, down(err))
+		return hotstate.Change{}, nil, fmt.Errorf("hotstate: redis: load %q: %w", name, e.down(ctx, err))
 	}
 	if len(res) != 4 {
 		return hotstate.Change{}, nil, fmt.Errorf("hotstate: redis: load %q: %d values", name, len(res))
@@ -363,10 +399,13 @@ func (e *Engine) Load(ctx context.Context, name string) (hotstate.Change, []hots
 // with the log's end and the kept snapshot on the server, so a slow
 // writer's old checkpoint never replaces a newer one.
 func (e *Engine) Checkpoint(ctx context.Context, name string, snap hotstate.Change) error {
+	if err := e.online("checkpoint", name); err != nil {
+		return err
+	}
 	k := e.keys(name)
 	err := checkpointScript.Run(ctx, e.rdb, []string{k.meta, k.snap}, u(snap.Epoch), u(snap.Version), snap.Frame).Err()
 	if err != nil {
-		return fmt.Errorf("hotstate: redis: checkpoint %q: %w", name, down(err))
+		return fmt.Errorf("hotstate: redis: checkpoint %q: %w", name, e.down(ctx, err))
 	}
 	return nil
 }

@@ -13,6 +13,9 @@ import (
 // ({P:N}:m) of the names starting with prefix; an instance exists while its
 // position does. On a Cluster it scans every master.
 func (e *Engine) Names(ctx context.Context, prefix string) ([]string, error) {
+	if err := e.online("names", prefix); err != nil {
+		return nil, err
+	}
 	head := "{" + e.prefix + ":"
 	pattern := globEscape(head+prefix) + "*}:m"
 	var mu sync.Mutex
@@ -36,7 +39,7 @@ func (e *Engine) Names(ctx context.Context, prefix string) ([]string, error) {
 		err = scan(ctx, e.rdb)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("hotstate: redis: names %q: %w", prefix, down(err))
+		return nil, fmt.Errorf("hotstate: redis: names %q: %w", prefix, e.down(ctx, err))
 	}
 	return names, nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -21,8 +20,11 @@ func (e *Engine) liveKey(node string) string { return e.prefix + ":node:" + node
 // delta in one script that returns every node's count, and the counts of
 // nodes whose liveness key has expired are left out of the sum.
 func (e *Engine) AddSubscribers(ctx context.Context, name string, delta int) (int, error) {
+	if err := e.online("subscribers of", name); err != nil {
+		return 0, err
+	}
 	if err := e.startHeartbeat(ctx); err != nil {
-		return 0, fmt.Errorf("hotstate: redis: subscribers of %q: %w", name, down(err))
+		return 0, fmt.Errorf("hotstate: redis: subscribers of %q: %w", name, e.down(ctx, err))
 	}
 	e.cmu.Lock()
 	if n := e.counts[name] + delta; n > 0 {
@@ -34,7 +36,7 @@ func (e *Engine) AddSubscribers(ctx context.Context, name string, delta int) (in
 	k := e.keys(name)
 	all, err := countScript.Run(ctx, e.rdb, []string{k.counts}, e.node, delta).StringSlice()
 	if err != nil {
-		return 0, fmt.Errorf("hotstate: redis: subscribers of %q: %w", name, down(err))
+		return 0, fmt.Errorf("hotstate: redis: subscribers of %q: %w", name, e.down(ctx, err))
 	}
 	total := 0
 	var others []string
@@ -64,7 +66,7 @@ func (e *Engine) AddSubscribers(ctx context.Context, name string, delta int) (in
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("hotstate: redis: subscribers of %q: %w", name, down(err))
+		return 0, fmt.Errorf("hotstate: redis: subscribers of %q: %w", name, e.down(ctx, err))
 	}
 	for i, c := range alive {
 		if c.Val() == 1 {
@@ -91,18 +93,12 @@ func (e *Engine) startHeartbeat(ctx context.Context) error {
 }
 
 func (e *Engine) heartbeat() {
-	t := time.NewTicker(e.nodeTTL / 3)
-	defer t.Stop()
-	for {
-		select {
-		case <-e.ctx.Done():
-			return
-		case <-t.C:
-		}
+	e.every(e.nodeTTL/3, func() bool {
 		if err := e.beat(); err != nil {
 			e.log.Warn("hotstate: redis: heartbeat", "node", e.node, "err", err)
 		}
-	}
+		return false
+	})
 }
 
 // beat refreshes the liveness key. A key that was missing means Redis lost

@@ -562,8 +562,24 @@ func (e *Engine) msgChannel(channel string) string { return e.prefix + ":msg:" +
 // Publish implements hotstate.Engine on a Pub/Sub channel: a message
 // reaches the nodes listening when it is published, and no other.
 func (e *Engine) Publish(ctx context.Context, channel string, msg []byte) error {
-	if err := e.rdb.Publish(ctx, e.msgChannel(channel), msg).Err(); err != nil {
-		return fmt.Errorf("hotstate: redis: publish on %q: %w", channel, down(err))
+	if err := e.online("publish on", channel); err != nil {
+		return err
+	}
+	ch := e.msgChannel(channel)
+	var via redis.Cmdable = e.rdb
+	if cc, ok := e.rdb.(*redis.ClusterClient); ok {
+		// A Cluster client sends PUBLISH to any node, and each node relays
+		// it to the others on its own bus: two messages sent through two
+		// nodes may arrive in either order. Sent through the master of
+		// the channel's slot, one channel's messages keep their order.
+		node, err := cc.MasterForKey(ctx, ch)
+		if err != nil {
+			return fmt.Errorf("hotstate: redis: publish on %q: %w", channel, e.down(ctx, err))
+		}
+		via = node
+	}
+	if err := via.Publish(ctx, ch, msg).Err(); err != nil {
+		return fmt.Errorf("hotstate: redis: publish on %q: %w", channel, e.down(ctx, err))
 	}
 	return nil
 }

@@ -11,6 +11,12 @@
 // stores, so several of them, on other ports, make one cluster: a client
 // of any sees the changes made through every other.
 //
+// The live inspector is mounted at /inspect/ and locked: it admits only
+// requests carrying its token, which -inspect-token sets and which is
+// otherwise drawn at random on every start; the server prints the page's
+// address with the token on startup. -inspect-actions lets the page reset
+// and delete stores and disconnect clients.
+//
 // With -gen-ts web/schema.ts it writes the TypeScript types of its stores,
 // functions and events, which the web page imports, and exits; a test
 // fails when the file is stale.
@@ -20,6 +26,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -38,6 +45,7 @@ import (
 	hotnats "github.com/hotstate/hotstate/engines/nats"
 	hotredis "github.com/hotstate/hotstate/engines/redis"
 	"github.com/hotstate/hotstate/examples/app"
+	hotinspect "github.com/hotstate/hotstate/inspector"
 )
 
 func main() {
@@ -47,6 +55,8 @@ func main() {
 	tokens := flag.String("tokens", "", "comma-separated user=token pairs; when set, a connection must carry ?token= of one of them")
 	redisURL := flag.String("redis", "", "share the stores with other servers through this Redis (redis://host:port)")
 	natsURL := flag.String("nats", "", "share the stores with other servers through this NATS JetStream (nats://host:port)")
+	inspectToken := flag.String("inspect-token", "", "token that opens the inspector at /inspect/ (default: a random one, printed at startup)")
+	inspectActions := flag.Bool("inspect-actions", false, "let the inspector reset and delete stores and disconnect clients")
 	genTS := flag.String("gen-ts", "", "write the TypeScript types of the stores, functions and events to this file (- for standard output) and exit")
 	flag.Parse()
 
@@ -63,7 +73,16 @@ func main() {
 	}
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	srvOpts := []hotstate.Option{hotstate.WithLogger(logger)}
+	if *inspectToken == "" {
+		*inspectToken = rand.Text()
+	}
+	inspectOpts := []hotinspect.Option{hotinspect.Authorize(hotinspect.Token(*inspectToken))}
+	if *inspectActions {
+		inspectOpts = append(inspectOpts, hotinspect.AllowActions())
+	}
+	insp := hotinspect.New(inspectOpts...)
+	defer insp.Close()
+	srvOpts := []hotstate.Option{hotstate.WithLogger(logger), hotstate.WithObserver(insp.Observer())}
 	eng, err := engine(*redisURL, *natsURL)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -85,7 +104,10 @@ func main() {
 		os.Exit(1)
 	}
 	logger.Info("hotstate todo server listening", "url", "ws://"+ln.Addr().String())
-	var opts []hothttp.ServerOption
+	logger.Info("inspector", "url", "http://"+ln.Addr().String()+"/inspect/?token="+*inspectToken)
+	// Every path upgrades to the application's WebSocket but those under
+	// /inspect/, the inspector's, whose page has a WebSocket of its own.
+	opts := []hothttp.ServerOption{hothttp.WithMount("/inspect/", http.StripPrefix("/inspect", insp.Handler(srv)))}
 	if *web != "" {
 		opts = append(opts, hothttp.WithFallback(http.FileServer(http.Dir(*web))))
 	}

@@ -241,7 +241,7 @@ func (o *orchestrator) clusterUpdates(ctx context.Context, cr *ClusterReport, ru
 			fail(kindRTT, 0, err)
 		} else {
 			cr.add(ClusterRun{Run: run, Kind: kindRTT, System: Hotstate + "+" + engine, RTT: &rtt}, nil)
-			fmt.Fprintf(o.cfg.Log, "  %s round trip: p50 %.0f µs, p99 %.0f µs\n", engine, rtt.P50us, rtt.P99us)
+			fmt.Fprintf(o.cfg.Log, "  %s round trip: p50 %.0f µs, p99 %.0f µs; write: p50 %.0f µs, p99 %.0f µs\n", engine, rtt.P50us, rtt.P99us, rtt.WriteP50us, rtt.WriteP99us)
 		}
 	}
 	for _, w := range clusterWriters {

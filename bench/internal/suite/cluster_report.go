@@ -156,21 +156,26 @@ func (c *ClusterReport) single() *WritersRow {
 }
 
 // overSingle is an engine's one-writer Update p50 over the in-memory
-// node's, in microseconds and in the engine's round trips (p50).
-func (c *ClusterReport) overSingle(engine string) (us, trips float64) {
+// node's, in microseconds, in the engine's round trips and in its write
+// round trips (p50).
+func (c *ClusterReport) overSingle(engine string) (us, trips, writes float64) {
 	row := c.single()
 	if row == nil {
-		return math.NaN(), math.NaN()
+		return math.NaN(), math.NaN(), math.NaN()
 	}
 	mem, eng, rtt := row.Engines[memoryEngine], row.Engines[engine], c.RTT[engine]
 	if mem == nil || eng == nil {
-		return math.NaN(), math.NaN()
+		return math.NaN(), math.NaN(), math.NaN()
 	}
 	us = eng.P50us - mem.P50us
 	if rtt == nil || rtt.P50us <= 0 {
-		return us, math.NaN()
+		return us, math.NaN(), math.NaN()
 	}
-	return us, us / rtt.P50us
+	writes = math.NaN()
+	if rtt.WriteP50us > 0 {
+		writes = us / rtt.WriteP50us
+	}
+	return us, us / rtt.P50us, writes
 }
 
 func (c *ClusterReport) targets() {
@@ -198,8 +203,8 @@ func (c *ClusterReport) targets() {
 	}
 	for _, label := range c.hotLabels() {
 		_, e := splitLabel(label)
-		_, trips := c.overSingle(e)
-		add(fmt.Sprintf("Update p50 on a %s node over one in-memory node, in %s round trips", e, e), trips, "<=", 1)
+		_, _, writes := c.overSingle(e)
+		add(fmt.Sprintf("Update p50 on a %s node over one in-memory node, in %s write round trips", e, e), writes, "<=", 1)
 	}
 }
 
@@ -207,6 +212,14 @@ func (c *ClusterReport) targets() {
 func splitLabel(label string) (system, engine string) {
 	system, engine, _ = strings.Cut(label, "+")
 	return system, engine
+}
+
+// times formats a ratio with two decimals, or n/a.
+func times(v float64) string {
+	if math.IsNaN(v) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f", v)
 }
 
 func us(v float64) string {
@@ -252,28 +265,25 @@ func (c *ClusterReport) sections() []section {
 		}})
 	}
 	if row := c.single(); row != nil {
-		t := &table{head: []string{"engine", "nodes", "Update p50 µs", "Update p99 µs", "Update mean µs", "engine round trip p50 µs", "round trip p99 µs", "p50 over one in-memory node µs", "in round trips"}}
+		t := &table{head: []string{"engine", "nodes", "Update p50 µs", "Update p99 µs", "Update mean µs", "engine round trip p50 µs", "write round trip p50 µs", "write p99 µs", "p50 over one in-memory node µs", "in round trips", "in write round trips"}}
 		for _, e := range updateEngines() {
 			w := row.Engines[e]
 			if w == nil {
 				continue
 			}
-			rttP50, rttP99, over, trips := "", "", "", ""
+			rttP50, wP50, wP99, over, trips, writes := "", "", "", "", "", ""
 			if r := c.RTT[e]; r != nil {
-				rttP50, rttP99 = us(r.P50us), us(r.P99us)
+				rttP50, wP50, wP99 = us(r.P50us), us(r.WriteP50us), us(r.WriteP99us)
 			}
 			if e != memoryEngine {
-				o, tr := c.overSingle(e)
-				over, trips = us(o), fmt.Sprintf("%.2f", tr)
-				if math.IsNaN(tr) {
-					trips = "n/a"
-				}
+				o, tr, wr := c.overSingle(e)
+				over, trips, writes = us(o), times(tr), times(wr)
 			}
-			t.row(e, fmt.Sprint(w.Nodes), us(w.P50us), us(w.P99us), us(w.MeanUs), rttP50, rttP99, over, trips)
+			t.row(e, fmt.Sprint(w.Nodes), us(w.P50us), us(w.P99us), us(w.MeanUs), rttP50, wP50, wP99, over, trips, writes)
 		}
 		out = append(out, section{title: "Update latency: one writer, a cluster node against one node on its own", t: t, notes: []string{
 			"Store.Update of a small counter store in a closed loop on the first node, the other nodes following the store; memory is hotstate's default engine on one node",
-			"engine round trip: the same node process, on a connection of its own, one at a time: Redis PING, NATS PING/PONG (nats.Conn.RTT)",
+			"engine round trip: the same node process, on a connection of its own, one at a time: Redis PING, NATS PING/PONG (nats.Conn.RTT); write round trip: the smallest durable write, which no append can beat: Redis XADD to a capped stream, a JetStream publish to a file-stored stream and its acknowledgement; the goal is an Update at most one write round trip over the in-memory node's",
 		}})
 	}
 	if len(c.Writers) > 0 {

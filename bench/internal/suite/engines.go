@@ -69,18 +69,27 @@ func dialEngine(ctx context.Context, shared sharedEngine) (hotstate.Engine, func
 
 // RTTResult is the raw round trip to an engine server from a node's
 // process, on a connection of its own: a Redis PING, or a NATS PING
-// answered by PONG (what nats.Conn.RTT measures).
+// answered by PONG (what nats.Conn.RTT measures); and the round trip of
+// the smallest durable write, which an append cannot beat: a Redis XADD
+// to a capped stream, a JetStream publish to a file-stored stream
+// answered by its acknowledgement.
 type RTTResult struct {
 	Trips  uint64  `json:"trips"`
 	P50us  float64 `json:"p50us"`
 	P99us  float64 `json:"p99us"`
 	MeanUs float64 `json:"meanUs"`
+
+	Writes      uint64  `json:"writes"`
+	WriteP50us  float64 `json:"writeP50us"`
+	WriteP99us  float64 `json:"writeP99us"`
+	WriteMeanUs float64 `json:"writeMeanUs"`
 }
 
 // engineRTT measures round trips to the server url names, one at a time,
-// for about d.
+// for about d, and as long again for writes.
 func engineRTT(ctx context.Context, url string, d time.Duration) (*RTTResult, error) {
-	var trip func() error
+	var trip, write func() error
+	scratch := fmt.Sprintf("hotbench_rtt_%d", time.Now().UnixNano())
 	switch engineKind(url) {
 	case EngineRedis:
 		o, err := redis.ParseURL(url)
@@ -89,39 +98,65 @@ func engineRTT(ctx context.Context, url string, d time.Duration) (*RTTResult, er
 		}
 		rdb := redis.NewClient(o)
 		defer rdb.Close()
+		defer rdb.Del(context.Background(), scratch)
 		trip = func() error { return rdb.Ping(ctx).Err() }
+		write = func() error {
+			return rdb.XAdd(ctx, &redis.XAddArgs{Stream: scratch, MaxLen: 1000, Approx: true, Values: []any{"f", "x"}}).Err()
+		}
 	case EngineNATS:
 		nc, err := nats.Connect(url)
 		if err != nil {
 			return nil, err
 		}
 		defer nc.Close()
+		js, err := jetstream.New(nc)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := js.CreateStream(ctx, jetstream.StreamConfig{
+			Name: scratch, Subjects: []string{scratch}, Storage: jetstream.FileStorage, MaxMsgs: 1000,
+		}); err != nil {
+			return nil, err
+		}
+		defer js.DeleteStream(context.Background(), scratch)
 		trip = func() error { _, err := nc.RTT(); return err }
+		write = func() error { _, err := js.Publish(ctx, scratch, []byte("x")); return err }
 	default:
 		return nil, fmt.Errorf("suite: no engine for %q", url)
 	}
+	res := &RTTResult{}
+	var err error
+	if res.Trips, res.P50us, res.P99us, res.MeanUs, err = timeTrips(trip, d); err != nil {
+		return nil, err
+	}
+	if res.Writes, res.WriteP50us, res.WriteP99us, res.WriteMeanUs, err = timeTrips(write, d); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// timeTrips calls trip one at a time for about d, after a warm-up, and
+// returns how often and its latency in microseconds.
+func timeTrips(trip func() error, d time.Duration) (n uint64, p50, p99, mean float64, err error) {
 	for range 100 { // connect, warm up
 		if err := trip(); err != nil {
-			return nil, err
+			return 0, 0, 0, 0, err
 		}
 	}
 	var h hist
 	var sum time.Duration
-	res := &RTTResult{}
-	for start := time.Now(); time.Since(start) < d || res.Trips == 0; {
+	for start := time.Now(); time.Since(start) < d || n == 0; {
 		t0 := time.Now()
 		if err := trip(); err != nil {
-			return nil, err
+			return 0, 0, 0, 0, err
 		}
 		el := time.Since(t0)
 		h.record(int64(el))
 		sum += el
-		res.Trips++
+		n++
 	}
 	_, q := h.snapshot()
-	res.P50us, res.P99us = q(0.5)/1e3, q(0.99)/1e3
-	res.MeanUs = float64(sum.Microseconds()) / float64(res.Trips)
-	return res, nil
+	return n, q(0.5) / 1e3, q(0.99) / 1e3, float64(sum.Microseconds()) / float64(n), nil
 }
 
 // engineServer is a private redis-server or nats-server -js the cluster
