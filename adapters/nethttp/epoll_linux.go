@@ -1,6 +1,7 @@
 package hothttp
 
 import (
+	"io"
 	"os"
 	"sync"
 	"syscall"
@@ -216,4 +217,54 @@ func (r *rawState) readWait(raw syscall.RawConn, p []byte) (int, error) {
 		return 0, r.err
 	}
 	return r.n, r.err
+}
+
+// rawWriter writes to a socket's descriptor through syscall.RawConn,
+// waiting on Go's netpoller while the socket's buffer is full. It is
+// shallower than net.Conn's Write: the writer's goroutine, which the
+// server starts whenever frames wait, then fits its starting stack
+// instead of growing it on every start.
+type rawWriter struct {
+	raw syscall.RawConn
+	p   []byte
+	n   int
+	err error
+	fn  func(fd uintptr) bool
+}
+
+func newRawWriter(raw syscall.RawConn) *rawWriter {
+	w := &rawWriter{raw: raw}
+	w.fn = func(fd uintptr) bool {
+		for w.n < len(w.p) {
+			k, err := syscall.Write(int(fd), w.p[w.n:])
+			if k > 0 {
+				w.n += k
+			}
+			switch {
+			case err == syscall.EAGAIN:
+				return false // wait until the socket takes more
+			case err == syscall.EINTR:
+			case err != nil:
+				w.err = os.NewSyscallError("write", err)
+				return true
+			case k == 0:
+				w.err = io.ErrShortWrite
+				return true
+			}
+		}
+		return true
+	}
+	return w
+}
+
+// write writes all of p; called under the socket's lock.
+func (w *rawWriter) write(p []byte) (int, error) {
+	w.p, w.n, w.err = p, 0, nil
+	err := w.raw.Write(w.fn)
+	n := w.n
+	w.p = nil
+	if err != nil {
+		return n, err
+	}
+	return n, w.err
 }

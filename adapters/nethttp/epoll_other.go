@@ -25,3 +25,10 @@ type rawState struct{}
 func (r *rawState) read(raw syscall.RawConn, p []byte) (int, error) { return 0, errEventConn }
 
 func (r *rawState) readWait(raw syscall.RawConn, p []byte) (int, error) { return 0, errEventConn }
+
+// rawWriter is never used off Linux.
+type rawWriter struct{}
+
+func newRawWriter(raw syscall.RawConn) *rawWriter { return nil }
+
+func (w *rawWriter) write(p []byte) (int, error) { return 0, errEventConn }

@@ -516,6 +516,7 @@ func serveEvents(srv *hotstate.Server, w http.ResponseWriter, r *http.Request, i
 	if sc, ok := sock.Conn.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil {
 			ec.raw = raw
+			sock.direct = newRawWriter(raw)
 		}
 	}
 	x, err := srv.Open(ec)
