@@ -82,6 +82,16 @@ func (c *socket) writeFrame(payload []byte) error {
 	if c.buf != nil {
 		return c.hold(head, payload)
 	}
+	if c.direct != nil && len(head)+len(payload) <= corkLimit {
+		// Straight to the descriptor, a few calls deep: the writer's
+		// goroutine then fits its starting stack.
+		bp := corkBufs.Get().(*[]byte)
+		b := append(append((*bp)[:0], head...), payload...)
+		_, err := c.direct.write(b)
+		*bp = b[:0]
+		corkBufs.Put(bp)
+		return err
+	}
 	c.buf = corkBufs.Get().(*[]byte)
 	err := c.hold(head, payload)
 	if ferr := c.uncork(); err == nil {
