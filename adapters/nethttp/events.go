@@ -28,11 +28,9 @@ import (
 // keeps none; off, each connection keeps a goroutine that reads it. TLS
 // connections and other platforms always keep a goroutine. The default is
 // on: both paths pass the same conformance suite, and the event path
-// holds 4.8 KiB per idle subscribed connection against 11.8 KiB for the
-// same CPU per call. Fan-out costs it about a tenth more CPU per delivery
-// for now (the writer's goroutine grows its stack each time it starts,
-// see docs/BENCHMARKS.md): a server that only fans out to few
-// connections may prefer WithEventLoop(false).
+// holds 5.0 KiB per idle subscribed connection against 11.7 KiB, for the
+// same CPU per call and per delivery within the spread of the runs
+// (docs/BENCHMARKS.md).
 func WithEventLoop(on bool) Option {
 	return optionFunc(func(c *config) { c.goroutines = !on })
 }
