@@ -67,6 +67,7 @@ require (
 	github.com/gofiber/schema v1.7.0 // indirect
 	github.com/gofiber/utils/v2 v2.0.2 // indirect
 	github.com/hotstate/hotstate/adapters/internal/fastws v0.1.0 // indirect
+	github.com/hotstate/hotstate/adapters/internal/wsframe v0.1.0 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/klauspost/compress v1.20.1 // indirect
 	github.com/klauspost/cpuid/v2 v2.4.0 // indirect
@@ -108,6 +109,7 @@ replace (
 	github.com/hotstate/hotstate/adapters/fiber/v3 => ../adapters/fiber/v3
 	github.com/hotstate/hotstate/adapters/gin => ../adapters/gin
 	github.com/hotstate/hotstate/adapters/internal/fastws => ../adapters/internal/fastws
+	github.com/hotstate/hotstate/adapters/internal/wsframe => ../adapters/internal/wsframe
 	github.com/hotstate/hotstate/adapters/nethttp => ../adapters/nethttp
 	github.com/hotstate/hotstate/client-go => ../client-go
 	github.com/hotstate/hotstate/core => ../core

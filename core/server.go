@@ -112,20 +112,30 @@ func (s *Server) MaxFrameBytes() int { return s.opts.maxFrameBytes }
 // request. After Shutdown has begun it closes conn with 1001 and returns
 // ErrServerClosed.
 func (s *Server) ServeConn(ctx context.Context, conn Conn) error {
-	ss := newSession(s, conn)
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		_ = conn.Close(wire.CloseGoingAway, "server shutting down")
-		return ErrServerClosed
+	ss, err := s.admit(conn)
+	if err != nil {
+		return err
 	}
-	s.sessions[ss.caller.ID] = ss
-	s.mu.Unlock()
 	stop := context.AfterFunc(ctx, func() {
 		ss.w.close(wire.CloseGoingAway, "going away", false)
 	})
 	defer stop()
 	return ss.run()
+}
+
+// admit makes a session for conn and registers it, unless Shutdown has
+// begun: then it closes conn with 1001 and returns ErrServerClosed.
+func (s *Server) admit(conn Conn) (*session, error) {
+	ss := newSession(s, conn)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = conn.Close(wire.CloseGoingAway, "server shutting down")
+		return nil, ErrServerClosed
+	}
+	s.sessions[ss.caller.ID] = ss
+	s.mu.Unlock()
+	return ss, nil
 }
 
 func (s *Server) forget(ss *session) {

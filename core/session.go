@@ -76,13 +76,24 @@ func newSession(srv *Server, conn Conn) *session {
 // run serves the connection until it ends and then releases everything the
 // session held.
 func (s *session) run() error {
+	s.start()
+	return s.end(s.readLoop())
+}
+
+// start greets the client and begins the connection's life: heartbeat,
+// observer, listeners.
+func (s *session) start() {
 	s.srv.opts.obs.opened(s)
 	s.w.push(wire.EncodeHello(s.caller.ID))
 	if hb := s.srv.opts.heartbeat; hb > 0 {
 		s.beat = startHeartbeat(s, hb)
 	}
 	s.srv.listeners.connected(s.caller)
-	err := s.readLoop()
+}
+
+// end releases everything the session held once reading has ended, and
+// returns err.
+func (s *session) end(err error) error {
 	s.cancel()
 	s.beat.stop()
 	s.w.end() // no drain goroutine starts after this, so wg cannot grow
@@ -98,23 +109,40 @@ func (s *session) readLoop() error {
 	for {
 		b, err := s.conn.Read(s.ctx)
 		if err != nil {
-			if errors.Is(err, ErrTextFrame) {
-				s.w.close(wire.CloseUnsupportedData, "binary frames only", false)
-				s.waitClosed()
-			}
-			if s.w.closing() || s.ctx.Err() != nil {
-				return nil
-			}
-			return err
+			return s.readFailed(err)
 		}
-		if len(b) > s.srv.opts.maxFrameBytes {
-			s.w.close(wire.CloseMessageTooBig, "frame too large", true)
+		if !s.message(b) {
 			s.waitClosed()
 			return nil
 		}
-		s.received.Add(1)
-		s.handle(b)
 	}
+}
+
+// message acts on one inbound message, which the session then owns, and
+// reports whether the connection reads on: a message past the frame limit
+// closes it with 1009.
+func (s *session) message(b []byte) bool {
+	if len(b) > s.srv.opts.maxFrameBytes {
+		s.w.close(wire.CloseMessageTooBig, "frame too large", true)
+		return false
+	}
+	s.received.Add(1)
+	s.handle(b)
+	return true
+}
+
+// readFailed answers the error that ended reading, closing the connection
+// with 1003 for a text message, and returns what the session ends with:
+// nil when the server closed the connection or the error came after.
+func (s *session) readFailed(err error) error {
+	if errors.Is(err, ErrTextFrame) {
+		s.w.close(wire.CloseUnsupportedData, "binary frames only", false)
+		s.waitClosed()
+	}
+	if err == nil || s.w.closing() || s.ctx.Err() != nil {
+		return nil
+	}
+	return err
 }
 
 // waitClosed lets the writer send the requested close before the reader

@@ -4,6 +4,7 @@ go 1.26
 
 require (
 	github.com/coder/websocket v1.8.15
+	github.com/hotstate/hotstate/adapters/internal/wsframe v0.1.0
 	github.com/hotstate/hotstate/core v0.1.0
 	github.com/hotstate/hotstate/core/hotstatetest v0.1.0
 	go.uber.org/goleak v1.3.0
@@ -15,6 +16,7 @@ require (
 )
 
 replace (
+	github.com/hotstate/hotstate/adapters/internal/wsframe => ../internal/wsframe
 	github.com/hotstate/hotstate/core => ../../core
 	github.com/hotstate/hotstate/core/hotstatetest => ../../core/hotstatetest
 )

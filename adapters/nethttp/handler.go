@@ -1,6 +1,9 @@
-// Package hothttp serves hotstate over net/http with
-// github.com/coder/websocket, the maintained continuation of
-// nhooyr.io/websocket.
+// Package hothttp serves hotstate over net/http. On Linux, plain-TCP
+// connections are read by events: epoll reports when a socket has bytes,
+// hotstate's own frame reader parses them, and an idle connection keeps
+// no goroutine (WithEventLoop). TLS connections and other platforms keep
+// a goroutine per connection and github.com/coder/websocket, the
+// maintained continuation of nhooyr.io/websocket.
 //
 // Mount Handler at any path of an existing mux, next to the REST routes:
 //
@@ -45,6 +48,9 @@ type config struct {
 	origins  []string
 	identity func(r *http.Request) (any, error)
 	headers  []string // canonical names of the request headers to keep
+	// goroutines keeps a reading goroutine per connection where the
+	// event path could serve it (WithEventLoop(false)).
+	goroutines bool
 }
 
 type serverConfig struct {
@@ -118,9 +124,9 @@ func newConfig(opts []Option) *config {
 	return c
 }
 
-// Serve upgrades one request and returns; srv serves the connection from
-// a goroutine of its own until it closes (srv.Shutdown closes it and waits
-// for its session to end).
+// Serve upgrades one request and returns; srv serves the connection until
+// it closes, by events or from a goroutine of its own (WithEventLoop), and
+// srv.Shutdown closes it and waits for its session to end.
 // The connection outlives the request: it keeps neither the request's
 // context (net/http cancels it when the handler returns) nor its values,
 // nor its headers beyond those named with WithHeaders. Framework adapters
@@ -148,6 +154,10 @@ func serve(srv *hotstate.Server, c *config, w http.ResponseWriter, r *http.Reque
 		}
 		identity = id
 	}
+	info := hotstate.ConnInfo{RemoteAddr: r.RemoteAddr, Header: c.keep(r.Header), Identity: identity}
+	if !c.goroutines && serveEvents(srv, w, r, info) {
+		return
+	}
 	hj := &hijacker{ResponseWriter: w}
 	ws, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
 		// The origin was checked above, by the rule every transport shares.
@@ -157,7 +167,7 @@ func serve(srv *hotstate.Server, c *config, w http.ResponseWriter, r *http.Reque
 		return
 	}
 	ws.SetReadLimit(int64(srv.MaxFrameBytes()))
-	conn := newConn(ws, hj.sock, hotstate.ConnInfo{RemoteAddr: r.RemoteAddr, Header: c.keep(r.Header), Identity: identity})
+	conn := newConn(ws, hj.sock, info)
 	// The handler returns now, and with it net/http's per-connection state
 	// (its buffers, the request, the goroutine's grown stack); a fresh
 	// goroutine reads. srv owns it: Shutdown closes the connection and

@@ -25,7 +25,12 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // mount serves srv with Handler on a loopback httptest server.
 func mount(t *testing.T, srv *hotstate.Server, opts hotstatetest.Options) string {
-	var hopts []hothttp.Option
+	return mountWith(t, srv, opts)
+}
+
+// mountWith is mount with hothttp options of the test's own.
+func mountWith(t *testing.T, srv *hotstate.Server, opts hotstatetest.Options, extra ...hothttp.Option) string {
+	hopts := extra
 	if len(opts.OriginPatterns) > 0 {
 		hopts = append(hopts, hothttp.WithOriginPatterns(opts.OriginPatterns...))
 	}
@@ -46,8 +51,16 @@ func mount(t *testing.T, srv *hotstate.Server, opts hotstatetest.Options) string
 	return "ws" + strings.TrimPrefix(hs.URL, "http")
 }
 
+// TestConformance runs the suite on both paths: connections read by
+// events (epoll, the default on Linux) and by a goroutine each.
 func TestConformance(t *testing.T) {
-	hotstatetest.Run(t, mount)
+	for _, on := range []bool{true, false} {
+		t.Run(fmt.Sprintf("events=%v", on), func(t *testing.T) {
+			hotstatetest.Run(t, func(t *testing.T, srv *hotstate.Server, opts hotstatetest.Options) string {
+				return mountWith(t, srv, opts, hothttp.WithEventLoop(on))
+			})
+		})
+	}
 }
 
 func TestIdentityStatusError(t *testing.T) {

@@ -36,6 +36,17 @@ type socket struct {
 	// unread is what net/http had buffered past the request. Only the
 	// reader touches it: coder/websocket reads under its read lock.
 	unread []byte
+	// direct, when set (the event path on Linux), writes to the
+	// descriptor itself, under mu.
+	direct *rawWriter
+}
+
+// send writes b to the connection; called with mu held.
+func (c *socket) send(b []byte) (int, error) {
+	if c.direct != nil {
+		return c.direct.write(b)
+	}
+	return c.Conn.Write(b)
 }
 
 func (c *socket) Read(p []byte) (int, error) {
@@ -54,7 +65,7 @@ func (c *socket) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.buf == nil {
-		return c.Conn.Write(p)
+		return c.send(p)
 	}
 	if err := c.hold(nil, p); err != nil {
 		return 0, err
@@ -70,6 +81,16 @@ func (c *socket) writeFrame(payload []byte) error {
 	defer c.mu.Unlock()
 	if c.buf != nil {
 		return c.hold(head, payload)
+	}
+	if c.direct != nil && len(head)+len(payload) <= corkLimit {
+		// Straight to the descriptor, a few calls deep: the writer's
+		// goroutine then fits its starting stack.
+		bp := corkBufs.Get().(*[]byte)
+		b := append(append((*bp)[:0], head...), payload...)
+		_, err := c.direct.write(b)
+		*bp = b[:0]
+		corkBufs.Put(bp)
+		return err
 	}
 	c.buf = corkBufs.Get().(*[]byte)
 	err := c.hold(head, payload)
@@ -114,7 +135,7 @@ func (c *socket) hold(a, b []byte) error {
 	if err := c.drain(); err != nil {
 		return err
 	}
-	_, err := c.Conn.Write(b)
+	_, err := c.send(b)
 	return err
 }
 
@@ -155,7 +176,7 @@ func (c *socket) drain() error {
 	if len(b) == 0 {
 		return nil
 	}
-	_, err := c.Conn.Write(b)
+	_, err := c.send(b)
 	return err
 }
 

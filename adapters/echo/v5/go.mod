@@ -12,12 +12,14 @@ require (
 )
 
 require (
+	github.com/hotstate/hotstate/adapters/internal/wsframe v0.1.0 // indirect
 	github.com/vmihailenco/msgpack/v5 v5.4.1 // indirect
 	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 )
 
 replace (
+	github.com/hotstate/hotstate/adapters/internal/wsframe => ../../internal/wsframe
 	github.com/hotstate/hotstate/adapters/nethttp => ../../nethttp
 	github.com/hotstate/hotstate/core => ../../../core
 	github.com/hotstate/hotstate/core/hotstatetest => ../../../core/hotstatetest

@@ -87,3 +87,8 @@ func ValidCloseCode(code int) bool {
 	}
 	return false
 }
+
+// InvalidText reports whether err is a Reader's error for a text message
+// that is not UTF-8: a server that refuses text messages whatever they
+// hold answers it as it answers any text message.
+func InvalidText(err error) bool { return err == errText }

@@ -26,16 +26,19 @@ import (
 // examples are (examples/nethttp, examples/echov5, ...).
 const (
 	NetHTTP = "nethttp"
-	Gin     = "gin"
-	Echo    = "echo"
-	EchoV5  = "echov5"
-	Fiber   = "fiber"
-	FiberV3 = "fiberv3"
+	// NetHTTPGoroutines is hothttp with WithEventLoop(false): a reading
+	// goroutine per connection, as on platforms without the event path.
+	NetHTTPGoroutines = "nethttp-goroutines"
+	Gin               = "gin"
+	Echo              = "echo"
+	EchoV5            = "echov5"
+	Fiber             = "fiber"
+	FiberV3           = "fiberv3"
 )
 
 // Transports lists every transport -transport accepts; the first is the
 // default.
-var Transports = []string{NetHTTP, Gin, Echo, EchoV5, Fiber, FiberV3}
+var Transports = []string{NetHTTP, NetHTTPGoroutines, Gin, Echo, EchoV5, Fiber, FiberV3}
 
 // webServer is a framework's server: it serves on a listener until
 // shutdown, as an application runs it.
@@ -109,8 +112,11 @@ func (s fiberServer) shutdown(ctx context.Context) error { return s.shutdownFn(c
 // serveHot serves srv on ln with transport until ctx ends, then closes
 // every connection and returns.
 func serveHot(ctx context.Context, transport string, srv *hotstate.Server, ln net.Listener) error {
-	if transport == NetHTTP {
+	switch transport {
+	case NetHTTP:
 		return hothttp.ServeListener(ctx, srv, ln)
+	case NetHTTPGoroutines:
+		return hothttp.ServeListener(ctx, srv, ln, hothttp.WithEventLoop(false))
 	}
 	web, err := newWebServer(transport, srv)
 	if err != nil {
