@@ -177,9 +177,12 @@ type loadgen struct {
 	ctls  []*ctlConn // one per node
 	ctl   *ctlConn   // the first node's, which publishes
 
-	clients []*client
-	wg      sync.WaitGroup // the client goroutines
-	done    atomic.Bool
+	// clientsMu guards clients while the idle run's clients replace
+	// themselves after a server restart.
+	clientsMu sync.Mutex
+	clients   []*client
+	wg        sync.WaitGroup // the client goroutines
+	done      atomic.Bool
 
 	lat       hist
 	delivered atomic.Uint64
@@ -216,9 +219,11 @@ func (g *loadgen) closeControl() {
 // stop closes every client and waits for their goroutines.
 func (g *loadgen) stop() {
 	g.done.Store(true)
+	g.clientsMu.Lock()
 	for _, c := range g.clients {
 		_ = c.ws.close()
 	}
+	g.clientsMu.Unlock()
 	g.wg.Wait()
 }
 
@@ -372,17 +377,8 @@ func (g *loadgen) fanout(ctx context.Context) (*LoadResult, error) {
 		return nil, err
 	}
 	if p.Idle {
-		// Let the handshakes' garbage and buffers settle.
-		time.Sleep(min(time.Second, max(200*time.Millisecond, p.Phase/3)))
-		after, err := g.memSample()
-		if err != nil {
+		if res.Idle, err = g.idleMemory(before); err != nil {
 			return nil, err
-		}
-		res.Idle = idleResult(p.Conns, before, after)
-		if p.Profile != "" {
-			if _, err := g.ctl.call("heap " + p.Profile + "-idle"); err != nil {
-				return nil, err
-			}
 		}
 	}
 	for _, c := range g.clients {
@@ -719,6 +715,23 @@ func (g *loadgen) memSample() (memSample, error) {
 	}
 	m.sock, err = readSockstat()
 	return m, err
+}
+
+// idleMemory measures the server's memory per connection once every
+// client is connected and subscribed, against before.
+func (g *loadgen) idleMemory(before memSample) (*IdleResult, error) {
+	// Let the handshakes' garbage and buffers settle.
+	time.Sleep(min(time.Second, max(200*time.Millisecond, g.p.Phase/3)))
+	after, err := g.memSample()
+	if err != nil {
+		return nil, err
+	}
+	if g.p.Profile != "" {
+		if _, err := g.ctl.call("heap " + g.p.Profile + "-idle"); err != nil {
+			return nil, err
+		}
+	}
+	return idleResult(g.p.Conns, before, after), nil
 }
 
 func idleResult(n int, before, after memSample) *IdleResult {
