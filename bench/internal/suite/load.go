@@ -146,6 +146,10 @@ type IdleResult struct {
 	// /proc/net/sockstat per connection; it counts both ends of each
 	// loopback connection and the whole machine.
 	KernelPerConn float64 `json:"kernelPerConn"`
+	// SlabPerConn is the growth of the kernel's slab memory (/proc/meminfo
+	// Slab) per connection: the socket, file and epoll structures of both
+	// ends, which KernelPerConn's buffer pages leave out. Machine-wide.
+	SlabPerConn float64 `json:"slabPerConn,omitempty"`
 }
 
 // Load runs one load generator scenario against a running server.
@@ -699,6 +703,7 @@ type memSample struct {
 	rss   uint64
 	stats serverStats
 	sock  sockstat
+	slab  uint64 // bytes
 }
 
 func (g *loadgen) memSample() (memSample, error) {
@@ -713,7 +718,10 @@ func (g *loadgen) memSample() (memSample, error) {
 	if m.stats, err = g.stats(); err != nil {
 		return m, err
 	}
-	m.sock, err = readSockstat()
+	if m.sock, err = readSockstat(); err != nil {
+		return m, err
+	}
+	m.slab, err = slabBytes()
 	return m, err
 }
 
@@ -745,6 +753,7 @@ func idleResult(n int, before, after memSample) *IdleResult {
 		StackPerConn:      per(before.stats.StackInuse, after.stats.StackInuse),
 		GoroutinesPerConn: float64(after.stats.Goroutines-before.stats.Goroutines) / float64(n),
 		KernelPerConn:     float64((after.sock.MemPages-before.sock.MemPages)*int64(os.Getpagesize())) / float64(n),
+		SlabPerConn:       per(before.slab, after.slab),
 	}
 }
 

@@ -427,7 +427,7 @@ func raiseNoFile(want uint64) error {
 		return err
 	}
 	if lim.Max < want {
-		return fmt.Errorf("hard limit %d, below the %d wanted (run as root to raise it)", lim.Max, want)
+		return fmt.Errorf("hard limit %d, below the %d wanted (raising it needs CAP_SYS_RESOURCE)", lim.Max, want)
 	}
 	return nil
 }
