@@ -177,12 +177,12 @@ func idleSysctls(n, perAddr int, log io.Writer) []string {
 		min  int
 	}
 	needs := []need{
-		// Every client socket and every server socket is a file.
-		{"/proc/sys/fs/nr_open", 2*n + 4096},
-		// The server's closed sockets wait out TIME_WAIT after a restart.
-		{"/proc/sys/net/ipv4/tcp_max_tw_buckets", 2*n + 4096},
-		// A killed server leaves its sockets orphaned while they close.
-		{"/proc/sys/net/ipv4/tcp_max_orphans", 2*n + 4096},
+		// The ceiling of each process's open file limit.
+		{"/proc/sys/fs/nr_open", n + 4096},
+		// The killed server's sockets close actively: they wait out
+		// TIME_WAIT, and are orphans until then.
+		{"/proc/sys/net/ipv4/tcp_max_tw_buckets", n + 4096},
+		{"/proc/sys/net/ipv4/tcp_max_orphans", n + 4096},
 	}
 	var changed []string
 	for _, nd := range needs {

@@ -63,7 +63,7 @@ func suiteMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	noPin := fs.Bool("nopin", false, "do not pin processes to CPUs with taskset")
 	cluster := fs.String("cluster", "", "also run the cluster section on these engines, comma-separated: redis, nats (private servers hotbench starts)")
 	clusterOnly := fs.Bool("cluster-only", false, "run only the cluster section")
-	idle := fs.Int("idle", 0, "run only the idle-at-scale measurement with this many subscribed connections (default systems: hotstate), then restart the server and time every client's reconnection; as root it raises the open file limit and the sysctls it needs, e.g.\n\tsudo go run ./bench/cmd/hotbench -idle 100000 -json idle.json")
+	idle := fs.Int("idle", 0, "run only the idle-at-scale measurement with this many subscribed connections (default systems: hotstate), then restart the server and time every client's reconnection; it raises the open file limit where the process may (CAP_SYS_RESOURCE) and, as root, the sysctls it needs, saying so, e.g.\n\tgo run ./bench/cmd/hotbench -idle 100000 -peraddr 20000 -json idle.json")
 	perAddr := fs.Int("peraddr", 0, "connections per 127.0.0.x source address (default 20000)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
