@@ -134,7 +134,7 @@ func runIdle(ctx context.Context, cfg Config, n int) (*IdleScaleReport, error) {
 	}
 	o := &orchestrator{cfg: cfg, pinned: pinnable(cfg.Pin)}
 	rep := &IdleScaleReport{Started: time.Now().UTC(), Pinned: o.pinned, Transport: cfg.Transport, PerAddr: cfg.PerAddr}
-	rep.Sysctls = idleSysctls(n, cfg.PerAddr, cfg.Log)
+	rep.Sysctls = idleLimits(n, cfg.PerAddr, cfg.Log)
 	rep.Machine = machine()
 	// The server and the load generator each hold one descriptor per
 	// connection, and a few of their own.
@@ -168,10 +168,11 @@ func pinnable(pin bool) bool {
 	return err == nil
 }
 
-// idleSysctls raises, when run as root, the kernel limits n connections
-// from one machine to itself need, and returns what it changed. Nothing is
-// written to configuration files: the values last until the next boot.
-func idleSysctls(n, perAddr int, log io.Writer) []string {
+// idleLimits raises the open file limit for n connections where the
+// process may and, when run as root, the kernel limits n connections from
+// one machine to itself need, and returns the sysctls it changed. Nothing
+// is written to configuration files: the values last until the next boot.
+func idleLimits(n, perAddr int, log io.Writer) []string {
 	type need struct {
 		path string
 		min  int
