@@ -146,6 +146,10 @@ type IdleResult struct {
 	// /proc/net/sockstat per connection; it counts both ends of each
 	// loopback connection and the whole machine.
 	KernelPerConn float64 `json:"kernelPerConn"`
+	// SlabPerConn is the growth of the kernel's slab memory (/proc/meminfo
+	// Slab) per connection: the socket, file and epoll structures of both
+	// ends, which KernelPerConn's buffer pages leave out. Machine-wide.
+	SlabPerConn float64 `json:"slabPerConn,omitempty"`
 }
 
 // Load runs one load generator scenario against a running server.
@@ -177,9 +181,12 @@ type loadgen struct {
 	ctls  []*ctlConn // one per node
 	ctl   *ctlConn   // the first node's, which publishes
 
-	clients []*client
-	wg      sync.WaitGroup // the client goroutines
-	done    atomic.Bool
+	// clientsMu guards clients while the idle run's clients replace
+	// themselves after a server restart.
+	clientsMu sync.Mutex
+	clients   []*client
+	wg        sync.WaitGroup // the client goroutines
+	done      atomic.Bool
 
 	lat       hist
 	delivered atomic.Uint64
@@ -216,9 +223,11 @@ func (g *loadgen) closeControl() {
 // stop closes every client and waits for their goroutines.
 func (g *loadgen) stop() {
 	g.done.Store(true)
+	g.clientsMu.Lock()
 	for _, c := range g.clients {
 		_ = c.ws.close()
 	}
+	g.clientsMu.Unlock()
 	g.wg.Wait()
 }
 
@@ -372,17 +381,8 @@ func (g *loadgen) fanout(ctx context.Context) (*LoadResult, error) {
 		return nil, err
 	}
 	if p.Idle {
-		// Let the handshakes' garbage and buffers settle.
-		time.Sleep(min(time.Second, max(200*time.Millisecond, p.Phase/3)))
-		after, err := g.memSample()
-		if err != nil {
+		if res.Idle, err = g.idleMemory(before); err != nil {
 			return nil, err
-		}
-		res.Idle = idleResult(p.Conns, before, after)
-		if p.Profile != "" {
-			if _, err := g.ctl.call("heap " + p.Profile + "-idle"); err != nil {
-				return nil, err
-			}
 		}
 	}
 	for _, c := range g.clients {
@@ -703,6 +703,7 @@ type memSample struct {
 	rss   uint64
 	stats serverStats
 	sock  sockstat
+	slab  uint64 // bytes
 }
 
 func (g *loadgen) memSample() (memSample, error) {
@@ -717,8 +718,28 @@ func (g *loadgen) memSample() (memSample, error) {
 	if m.stats, err = g.stats(); err != nil {
 		return m, err
 	}
-	m.sock, err = readSockstat()
+	if m.sock, err = readSockstat(); err != nil {
+		return m, err
+	}
+	m.slab, err = slabBytes()
 	return m, err
+}
+
+// idleMemory measures the server's memory per connection once every
+// client is connected and subscribed, against before.
+func (g *loadgen) idleMemory(before memSample) (*IdleResult, error) {
+	// Let the handshakes' garbage and buffers settle.
+	time.Sleep(min(time.Second, max(200*time.Millisecond, g.p.Phase/3)))
+	after, err := g.memSample()
+	if err != nil {
+		return nil, err
+	}
+	if g.p.Profile != "" {
+		if _, err := g.ctl.call("heap " + g.p.Profile + "-idle"); err != nil {
+			return nil, err
+		}
+	}
+	return idleResult(g.p.Conns, before, after), nil
 }
 
 func idleResult(n int, before, after memSample) *IdleResult {
@@ -732,6 +753,7 @@ func idleResult(n int, before, after memSample) *IdleResult {
 		StackPerConn:      per(before.stats.StackInuse, after.stats.StackInuse),
 		GoroutinesPerConn: float64(after.stats.Goroutines-before.stats.Goroutines) / float64(n),
 		KernelPerConn:     float64((after.sock.MemPages-before.sock.MemPages)*int64(os.Getpagesize())) / float64(n),
+		SlabPerConn:       per(before.slab, after.slab),
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,6 +63,8 @@ func suiteMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	noPin := fs.Bool("nopin", false, "do not pin processes to CPUs with taskset")
 	cluster := fs.String("cluster", "", "also run the cluster section on these engines, comma-separated: redis, nats (private servers hotbench starts)")
 	clusterOnly := fs.Bool("cluster-only", false, "run only the cluster section")
+	idle := fs.Int("idle", 0, "run only the idle-at-scale measurement with this many subscribed connections (default systems: hotstate), then restart the server and time every client's reconnection; it raises the open file limit where the process may (CAP_SYS_RESOURCE) and, as root, the sysctls it needs, saying so, e.g.\n\tgo run ./bench/cmd/hotbench -idle 100000 -peraddr 20000 -json idle.json")
+	perAddr := fs.Int("peraddr", 0, "connections per 127.0.0.x source address (default 20000)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -97,7 +100,16 @@ func suiteMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	cfg.ClusterOnly = *clusterOnly
+	if *perAddr > 0 {
+		cfg.PerAddr = *perAddr
+	}
 	cfg.Log = stderr
+	if *idle > 0 {
+		if *systems == "" {
+			cfg.Systems = []string{Hotstate}
+		}
+		return idleMain(ctx, cfg, *idle, *jsonPath, stdout)
+	}
 	if *profile != "" {
 		if err := os.MkdirAll(*profile, 0o755); err != nil {
 			return err
@@ -107,7 +119,7 @@ func suiteMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	cfg.RepoRoot = repoRoot()
-	if err := raiseNoFile(); err != nil {
+	if err := raiseNoFile(uint64(slices.Max(cfg.Sizes)) + 4096); err != nil {
 		fmt.Fprintln(stderr, "hotbench: cannot raise the open file limit:", err)
 	}
 	rep, err := Run(ctx, cfg)
@@ -139,6 +151,33 @@ func suiteMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err := rep.UpdateMarkdown(*mdPath, chart); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// idleMain runs and prints the idle-at-scale measurement.
+func idleMain(ctx context.Context, cfg Config, n int, jsonPath string, stdout io.Writer) error {
+	for _, sys := range cfg.Systems {
+		if !slices.Contains(Systems, sys) {
+			return fmt.Errorf("suite: systems are %v", Systems)
+		}
+	}
+	rep, err := runIdle(ctx, cfg, n)
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, rep.Text())
+	if jsonPath != "" {
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(jsonPath, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	if len(rep.Results) == 0 {
+		return fmt.Errorf("suite: no system completed the idle run")
 	}
 	return nil
 }
@@ -181,10 +220,12 @@ func serveMain(ctx context.Context, args []string, stdout io.Writer) error {
 	transport := fs.String("transport", NetHTTP, "what serves hotstate: "+strings.Join(Transports, ", "))
 	engine := fs.String("engine", "", "the engine server a cluster shares (redis://host:port or nats://host:port)")
 	prefix := fs.String("prefix", "hotbench", "the prefix of the cluster's keys and subjects")
+	listen := fs.String("listen", "127.0.0.1:0", "the WebSocket endpoint's address (a restarted server takes its predecessor's)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	wsLn, err := net.Listen("tcp", "127.0.0.1:0")
+	_ = raiseNoFile(0) // the soft limit to the hard one, which the suite raised
+	wsLn, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
 	}
@@ -227,6 +268,13 @@ func loadMain(ctx context.Context, args []string, stdout io.Writer) error {
 	var p LoadParams
 	if err := json.Unmarshal([]byte(*params), &p); err != nil {
 		return err
+	}
+	if p.Mode == ModeIdle {
+		res, err := idleLoad(ctx, p, os.Stdin, stdout)
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(stdout).Encode(res)
 	}
 	res, err := Load(ctx, p)
 	if err != nil {

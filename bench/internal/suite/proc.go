@@ -127,3 +127,21 @@ func readSockstat() (sockstat, error) {
 	}
 	return s, fmt.Errorf("suite: no TCP line in /proc/net/sockstat")
 }
+
+// slabBytes returns the kernel's slab memory, machine-wide.
+func slabBytes() (uint64, error) {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "Slab:"); ok {
+			f := strings.Fields(rest)
+			if len(f) >= 1 {
+				kb, err := strconv.ParseUint(f[0], 10, 64)
+				return kb << 10, err
+			}
+		}
+	}
+	return 0, fmt.Errorf("suite: no Slab in /proc/meminfo")
+}

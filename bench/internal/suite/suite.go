@@ -102,12 +102,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		cfg.Exe = []string{exe}
 	}
-	pinned := cfg.Pin && runtime.NumCPU() >= 2
-	if pinned {
-		if _, err := exec.LookPath("taskset"); err != nil {
-			pinned = false
-		}
-	}
+	pinned := pinnable(cfg.Pin)
 	var systems []string
 	for _, sys := range Systems {
 		if slices.Contains(cfg.Systems, sys) {
@@ -411,17 +406,28 @@ func loadAverage() string {
 	return strings.Join(f[:3], " ")
 }
 
-// raiseNoFile raises the soft open file limit to the hard one. Go does this
-// itself at start-up since 1.19; doing it again costs nothing and documents
-// the dependency.
-func raiseNoFile() error {
+// raiseNoFile raises the soft open file limit to the hard one, and both to
+// want where the hard one is lower and the process may (as root, up to
+// fs.nr_open). Go raises the soft limit itself at start-up since 1.19;
+// calling Setrlimit also makes the children inherit the raised limit
+// rather than the original one.
+func raiseNoFile(want uint64) error {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		return err
 	}
-	if lim.Cur < lim.Max {
-		lim.Cur = lim.Max
-		return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	if lim.Max < want {
+		raised := syscall.Rlimit{Cur: want, Max: want}
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised); err == nil {
+			return nil
+		}
+	}
+	lim.Cur = lim.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return err
+	}
+	if lim.Max < want {
+		return fmt.Errorf("hard limit %d, below the %d wanted (raising it needs CAP_SYS_RESOURCE)", lim.Max, want)
 	}
 	return nil
 }
