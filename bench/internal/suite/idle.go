@@ -240,23 +240,14 @@ func (o *orchestrator) idleScale(ctx context.Context, sys string, n int) (*IdleS
 	if err != nil {
 		return nil, err
 	}
-	load := o.command(ctx, 1, "load", "-params", string(b))
-	in, err := load.StdinPipe()
+	load, in, r, err := o.startPiped(ctx, 1, "load", "-params", string(b))
 	if err != nil {
-		return nil, err
-	}
-	out, err := load.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := load.Start(); err != nil {
 		return nil, err
 	}
 	defer func() {
 		in.Close()
 		_ = load.Wait()
 	}()
-	r := bufio.NewReader(out)
 	line, err := r.ReadString('\n')
 	if err != nil || strings.TrimSpace(line) != "restart" {
 		return nil, fmt.Errorf("load generator: %q before the restart: %v", line, err)

@@ -286,20 +286,12 @@ func (s *server) endpoint() Endpoint { return Endpoint{WS: s.ws, Ctl: s.ctl, PID
 // startServer starts a serve child on cpu with args and waits until it
 // listens.
 func (o *orchestrator) startServer(ctx context.Context, cpu int, args ...string) (*server, error) {
-	cmd := o.command(ctx, cpu, args...)
-	stdin, err := cmd.StdinPipe()
+	cmd, stdin, stdout, err := o.startPiped(ctx, cpu, args...)
 	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	s := &server{cmd: cmd, stdin: stdin}
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	line, err := stdout.ReadString('\n')
 	if err != nil {
 		s.stop()
 		return nil, fmt.Errorf("server %v: %w", args, err)
@@ -311,6 +303,24 @@ func (o *orchestrator) startServer(ctx context.Context, cpu int, args ...string)
 	}
 	s.ws, s.ctl = f[1], f[2]
 	return s, nil
+}
+
+// startPiped starts a child of this program on cpu with args, with pipes
+// to its standard input and from its standard output.
+func (o *orchestrator) startPiped(ctx context.Context, cpu int, args ...string) (*exec.Cmd, io.WriteCloser, *bufio.Reader, error) {
+	cmd := o.command(ctx, cpu, args...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, nil, err
+	}
+	return cmd, stdin, bufio.NewReader(stdout), nil
 }
 
 // stop stops the server by closing its standard input, and kills it if
