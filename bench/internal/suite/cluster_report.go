@@ -181,20 +181,9 @@ func (c *ClusterReport) overSingle(engine string) (us, trips, writes float64) {
 func (c *ClusterReport) targets() {
 	c.Targets = nil
 	add := func(name string, v float64, op string, limit float64) {
-		t := Target{Name: name, Value: v, Op: op, Limit: limit, Measured: !math.IsNaN(v)}
-		if t.Measured {
-			t.Met = (op == "<=" && v <= limit) || (op == ">=" && v >= limit)
-		} else {
-			t.Value = 0
-		}
-		c.Targets = append(c.Targets, t)
+		c.Targets = append(c.Targets, newTarget(name, v, op, limit))
 	}
-	get := func(m map[string]float64, k string) float64 {
-		if v, ok := m[k]; ok {
-			return v
-		}
-		return math.NaN()
-	}
+	get := ratioOf
 	for _, row := range c.Fanout {
 		for _, label := range c.hotLabels() {
 			add(fmt.Sprintf("cluster deliveries per CPU-second, %s vs %s, %d subscribers", label, centLabel, row.Subscribers), get(row.Ratios, label+":perCpuSecond"), ">=", 1)

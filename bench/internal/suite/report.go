@@ -240,23 +240,32 @@ func (r *Report) summarise() {
 	r.targets()
 }
 
+// newTarget is a target met when v op limit holds; a NaN v was not
+// measured.
+func newTarget(name string, v float64, op string, limit float64) Target {
+	t := Target{Name: name, Value: v, Op: op, Limit: limit, Measured: !math.IsNaN(v)}
+	if t.Measured {
+		t.Met = (op == "<=" && v <= limit) || (op == ">=" && v >= limit)
+	} else {
+		t.Value = 0
+	}
+	return t
+}
+
+// ratioOf is the ratio m holds under k, or NaN.
+func ratioOf(m map[string]float64, k string) float64 {
+	if v, ok := m[k]; ok {
+		return v
+	}
+	return math.NaN()
+}
+
 func (r *Report) targets() {
 	r.Targets = nil
 	add := func(name string, v float64, op string, limit float64) {
-		t := Target{Name: name, Value: v, Op: op, Limit: limit, Measured: !math.IsNaN(v)}
-		if t.Measured {
-			t.Met = (op == "<=" && v <= limit) || (op == ">=" && v >= limit)
-		} else {
-			t.Value = 0
-		}
-		r.Targets = append(r.Targets, t)
+		r.Targets = append(r.Targets, newTarget(name, v, op, limit))
 	}
-	get := func(m map[string]float64, k string) float64 {
-		if v, ok := m[k]; ok {
-			return v
-		}
-		return math.NaN()
-	}
+	get := ratioOf
 	for _, row := range r.Fanout {
 		n := row.Subscribers
 		add(fmt.Sprintf("fan-out p99 vs raw, %d subscribers", n), get(row.Ratios, "p99/raw"), "<=", 1.2)
