@@ -116,7 +116,7 @@ func (o *orchestrator) runCluster(ctx context.Context, rep *Report) error {
 					System: s.System, Mode: ModeFanout, Conns: n,
 					Rate:   max(1, cfg.LatencyDeliveries/float64(n)),
 					Warmup: cfg.Warmup, Phase: cfg.Phase, Window: cfg.Window,
-					PerAddr: cfg.PerAddr, EnginePID: e.pid(),
+					PerAddr: cfg.PerAddr, EnginePID: e.pid(), TLSCert: o.cert,
 				}
 				o.profile(&p, run, fmt.Sprintf("cluster-fanout-%d-%s-%s", n, s.System, s.Engine))
 				fmt.Fprintf(cfg.Log, "run %d/%d: cluster fan-out %d subscribers over %d nodes, %s", run+1, cfg.Runs, n, clusterNodes, s.label())
@@ -152,7 +152,7 @@ func (o *orchestrator) runCluster(ctx context.Context, rep *Report) error {
 func (o *orchestrator) startNodes(ctx context.Context, lay clusterLayout, system string, shared sharedEngine, count int) ([]*server, error) {
 	var nodes []*server
 	for j := range count {
-		args := []string{"serve", "-system", system, "-transport", o.cfg.Transport}
+		args := o.serveArgs(system)
 		if shared.URL != "" {
 			args = append(args, "-engine", shared.URL, "-prefix", shared.Prefix)
 		}

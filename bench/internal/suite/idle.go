@@ -4,14 +4,17 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -32,6 +35,9 @@ const redialers = 32
 type IdleScaleResult struct {
 	System string `json:"system"`
 	Conns  int    `json:"conns"`
+	// Nodes is how many server processes shared the connections, each
+	// with a load generator of its own.
+	Nodes int `json:"nodes"`
 	// Addrs is how many 127.0.0.x source addresses the clients used.
 	Addrs          int     `json:"addrs"`
 	ConnectSeconds float64 `json:"connectSeconds"`
@@ -65,15 +71,18 @@ func (r *IdleScaleResult) ReconnectPerSecond() float64 {
 
 // IdleScaleReport is what an -idle run prints.
 type IdleScaleReport struct {
-	Started   time.Time          `json:"started"`
-	Machine   Machine            `json:"machine"`
-	Pinned    bool               `json:"pinned"`
-	Transport string             `json:"transport"`
-	PerAddr   int                `json:"perAddr"`
-	Sysctls   []string           `json:"sysctls,omitempty"` // what hotbench raised
-	Results   []*IdleScaleResult `json:"results"`
-	Errors    []string           `json:"errors,omitempty"`
-	Seconds   float64            `json:"seconds"`
+	Started   time.Time `json:"started"`
+	Machine   Machine   `json:"machine"`
+	Pinned    bool      `json:"pinned"`
+	Transport string    `json:"transport"`
+	TLS       bool      `json:"tls,omitempty"`
+	PerAddr   int       `json:"perAddr"`
+	// Nodes is how many server processes shared the connections.
+	Nodes   int                `json:"nodes"`
+	Sysctls []string           `json:"sysctls,omitempty"` // what hotbench raised
+	Results []*IdleScaleResult `json:"results"`
+	Errors  []string           `json:"errors,omitempty"`
+	Seconds float64            `json:"seconds"`
 }
 
 // Text renders the report for a terminal (and, being Markdown, for
@@ -87,8 +96,15 @@ func (r *IdleScaleReport) Text() string {
 	}
 	fmt.Fprintf(&b, "hotbench idle at scale, %s\n\n", r.Started.Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "- machine: %s, %d cores, %.0f GiB, Linux %s, %s\n", m.CPU, m.Cores, m.MemoryGiB, m.Kernel, m.Go)
+	transport := r.Transport
+	if r.TLS {
+		transport += "; every system over TLS"
+	}
 	fmt.Fprintf(&b, "- processes: GOMAXPROCS=1 each; %s; open files %d; ports %s; %d connections per 127.0.0.x source address; hotstate served by %s\n",
-		pin, m.NoFile, m.PortRange, r.PerAddr, r.Transport)
+		pin, m.NoFile, m.PortRange, r.PerAddr, transport)
+	if r.Nodes > 1 {
+		fmt.Fprintf(&b, "- %d server processes share the connections, each with a load generator of its own (they connect one after another; the kernel figures are each one's own growth); the restart kills all of them at once; per-connection figures are over all of them\n", r.Nodes)
+	}
 	for _, s := range r.Sysctls {
 		fmt.Fprintf(&b, "- raised for this run: %s\n", s)
 	}
@@ -132,18 +148,22 @@ func runIdle(ctx context.Context, cfg Config, n int) (*IdleScaleReport, error) {
 	if cfg.Transport == "" {
 		cfg.Transport = Transports[0]
 	}
-	o := &orchestrator{cfg: cfg, pinned: pinnable(cfg.Pin)}
-	rep := &IdleScaleReport{Started: time.Now().UTC(), Pinned: o.pinned, Transport: cfg.Transport, PerAddr: cfg.PerAddr}
+	o, done, err := newOrchestrator(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	rep := &IdleScaleReport{Started: time.Now().UTC(), Pinned: o.pinned, Transport: cfg.Transport, TLS: cfg.TLS, PerAddr: cfg.PerAddr}
 	rep.Sysctls = idleLimits(n, cfg.PerAddr, cfg.Log)
 	rep.Machine = machine()
-	// The server and the load generator each hold one descriptor per
-	// connection, and a few of their own.
-	if lim := rep.Machine.NoFile; lim > 0 && uint64(n)+256 > lim {
-		return nil, fmt.Errorf("suite: the open file limit %d is too low for %d connections in one process (at most %d); raising its hard limit needs CAP_SYS_RESOURCE", lim, n, lim-256)
+	nodes, err := idleNodes(n, cfg.IdleNodes, rep.Machine.NoFile)
+	if err != nil {
+		return nil, err
 	}
+	rep.Nodes = nodes
 	for _, sys := range cfg.Systems {
 		fmt.Fprintf(cfg.Log, "idle: %d connections, %s", n, sys)
-		res, err := o.idleScale(ctx, sys, n)
+		res, err := o.idleScale(ctx, sys, n, nodes)
 		if err != nil {
 			fmt.Fprintf(cfg.Log, ": %v\n", err)
 			rep.Errors = append(rep.Errors, sys+": "+err.Error())
@@ -157,6 +177,28 @@ func runIdle(ctx context.Context, cfg Config, n int) (*IdleScaleReport, error) {
 	}
 	rep.Seconds = time.Since(rep.Started).Seconds()
 	return rep, nil
+}
+
+// idleNodes is how many server processes hold n connections: asked, or
+// as few as an open file limit of lim allows. A server and its load
+// generator each hold one descriptor per connection, and a few of their
+// own.
+func idleNodes(n, asked int, lim uint64) (int, error) {
+	const own = 256
+	if lim == 0 {
+		return max(1, asked), nil
+	}
+	if lim <= own {
+		return 0, fmt.Errorf("suite: the open file limit %d leaves no room for connections", lim)
+	}
+	room := int(lim - own)
+	if asked <= 0 {
+		return (n + room - 1) / room, nil
+	}
+	if per := (n + asked - 1) / asked; per > room {
+		return 0, fmt.Errorf("suite: the open file limit %d is too low for %d connections in one process (at most %d); use -nodes %d or more, or raise the hard limit (which needs CAP_SYS_RESOURCE)", lim, per, room, (n+room-1)/room)
+	}
+	return asked, nil
 }
 
 // pinnable reports whether processes can be pinned to CPUs 0 and 1.
@@ -220,65 +262,148 @@ func idleLimits(n, perAddr int, log io.Writer) []string {
 	return changed
 }
 
-// idleScale runs one system: a server, a load generator that connects n
-// clients and measures, a SIGKILL of the server and a new one on the same
-// port, and the load generator's clients reconnecting.
-func (o *orchestrator) idleScale(ctx context.Context, sys string, n int) (*IdleScaleResult, error) {
+// idleScale runs one system: nodes servers, each with a load generator
+// that connects its share of n clients and measures, then a SIGKILL of
+// every server and a new one on each port, and the clients reconnecting.
+// The load generators connect one after another, so the machine-wide
+// kernel figures each takes are its own connections'.
+func (o *orchestrator) idleScale(ctx context.Context, sys string, n, nodes int) (*IdleScaleResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	serve := []string{"serve", "-system", sys, "-transport", o.cfg.Transport}
-	srv, err := o.startServer(ctx, 0, serve...)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { srv.stop() }()
-	p := LoadParams{
-		System: sys, Mode: ModeIdle, Conns: n, PerAddr: o.cfg.PerAddr, Phase: o.cfg.Phase,
-		WS: srv.ws, Ctl: srv.ctl, ServerPID: srv.pid(),
-	}
-	b, err := json.Marshal(p)
-	if err != nil {
-		return nil, err
-	}
-	load, in, r, err := o.startPiped(ctx, 1, "load", "-params", string(b))
-	if err != nil {
-		return nil, err
-	}
+	serve := o.serveArgs(sys)
+	srvs := make([]*server, 0, nodes)
 	defer func() {
-		in.Close()
-		_ = load.Wait()
+		for _, s := range srvs {
+			s.stop()
+		}
 	}()
-	line, err := r.ReadString('\n')
-	if err != nil || strings.TrimSpace(line) != "restart" {
-		return nil, fmt.Errorf("load generator: %q before the restart: %v", line, err)
+	for range nodes {
+		s, err := o.startServer(ctx, 0, serve...)
+		if err != nil {
+			return nil, err
+		}
+		srvs = append(srvs, s)
+	}
+	type loadgen struct {
+		cmd *exec.Cmd
+		in  io.WriteCloser
+		out *bufio.Reader
+	}
+	gens := make([]loadgen, 0, nodes)
+	defer func() {
+		for _, g := range gens {
+			g.in.Close()
+			_ = g.cmd.Wait()
+		}
+	}()
+	for j, s := range srvs {
+		p := LoadParams{
+			System: sys, Mode: ModeIdle, Conns: share(n, nodes, j), PerAddr: o.cfg.PerAddr, Phase: o.cfg.Phase,
+			WS: s.ws, Ctl: s.ctl, ServerPID: s.pid(), TLSCert: o.cert,
+		}
+		b, err := json.Marshal(p)
+		if err != nil {
+			return nil, err
+		}
+		cmd, in, out, err := o.startPiped(ctx, 1, "load", "-params", string(b))
+		if err != nil {
+			return nil, err
+		}
+		gens = append(gens, loadgen{cmd, in, out})
+		line, err := out.ReadString('\n')
+		if err != nil || strings.TrimSpace(line) != "restart" {
+			return nil, fmt.Errorf("load generator: %q before the restart: %v", line, err)
+		}
 	}
 	fmt.Fprint(o.cfg.Log, " (restarting the server)")
 	killed := time.Now()
-	srv.kill()
-	srv, err = o.startServer(ctx, 0, append(serve, "-listen", srv.ws)...)
-	if err != nil {
+	for _, s := range srvs {
+		_ = s.cmd.Process.Signal(syscall.SIGKILL)
+	}
+	// Every node restarts at once, as after a machine's reboot.
+	errs := make([]error, len(srvs))
+	var wg sync.WaitGroup
+	for j, s := range srvs {
+		wg.Go(func() {
+			_ = s.cmd.Wait()
+			srvs[j], errs[j] = o.startServer(ctx, 0, append(slices.Clone(serve), "-listen", s.ws)...)
+		})
+	}
+	wg.Wait()
+	listening := time.Since(killed)
+	if err := errors.Join(errs...); err != nil {
+		srvs = slices.DeleteFunc(srvs, func(s *server) bool { return s == nil })
 		return nil, fmt.Errorf("restart: %w", err)
 	}
-	listening := time.Since(killed)
-	if _, err := fmt.Fprintf(in, "restarted %d %s %d\n", killed.UnixNano(), srv.ctl, srv.pid()); err != nil {
-		return nil, err
+	for j, g := range gens {
+		if _, err := fmt.Fprintf(g.in, "restarted %d %s %d\n", killed.UnixNano(), srvs[j].ctl, srvs[j].pid()); err != nil {
+			return nil, err
+		}
 	}
-	rest, err := io.ReadAll(r)
-	if err != nil {
-		return nil, err
+	parts := make([]*IdleScaleResult, len(gens))
+	for j, g := range gens {
+		rest, err := io.ReadAll(g.out)
+		if err != nil {
+			return nil, err
+		}
+		var res IdleScaleResult
+		if err := json.Unmarshal(rest, &res); err != nil {
+			return nil, fmt.Errorf("load generator: %w (%q)", err, rest)
+		}
+		parts[j] = &res
 	}
-	var res IdleScaleResult
-	if err := json.Unmarshal(rest, &res); err != nil {
-		return nil, fmt.Errorf("load generator: %w (%q)", err, rest)
-	}
+	res := combineIdle(parts)
 	res.RestartSeconds = listening.Seconds()
-	return &res, nil
+	return res, nil
 }
 
-// kill ends the server at once, as a crash would, and reaps it.
-func (s *server) kill() {
-	_ = s.cmd.Process.Signal(syscall.SIGKILL)
-	_ = s.cmd.Wait()
+// share is node j's part of n connections over nodes.
+func share(n, nodes, j int) int {
+	s := n / nodes
+	if j < n%nodes {
+		s++
+	}
+	return s
+}
+
+// combineIdle adds up the load generators' results of one run: counts and
+// bytes add, figures per connection are weighted by each one's
+// connections, and the run's reconnection took as long as its slowest.
+func combineIdle(parts []*IdleScaleResult) *IdleScaleResult {
+	if len(parts) == 1 {
+		parts[0].Nodes = 1
+		return parts[0]
+	}
+	res := &IdleScaleResult{System: parts[0].System, Nodes: len(parts), Idle: &IdleResult{}}
+	i := res.Idle
+	for _, p := range parts {
+		res.Conns += p.Conns
+		res.Addrs = max(res.Addrs, p.Addrs)
+		res.ConnectSeconds += p.ConnectSeconds
+		res.KernelBytes += p.KernelBytes
+		res.SlabBytes += p.SlabBytes
+		res.ReconnectSeconds = max(res.ReconnectSeconds, p.ReconnectSeconds)
+		res.FailedDials += p.FailedDials
+		res.RSSAfterReconnect += p.RSSAfterReconnect
+		w, q := float64(p.Conns), p.Idle
+		i.Conns += q.Conns
+		i.RSSBefore += q.RSSBefore
+		i.RSSAfter += q.RSSAfter
+		i.RSSPerConn += w * q.RSSPerConn
+		i.HeapPerConn += w * q.HeapPerConn
+		i.StackPerConn += w * q.StackPerConn
+		i.GoroutinesPerConn += w * q.GoroutinesPerConn
+		i.KernelPerConn += w * q.KernelPerConn
+		i.SlabPerConn += w * q.SlabPerConn
+	}
+	n := float64(res.Conns)
+	i.RSSPerConn /= n
+	i.HeapPerConn /= n
+	i.StackPerConn /= n
+	i.GoroutinesPerConn /= n
+	i.KernelPerConn /= n
+	i.SlabPerConn /= n
+	return res
 }
 
 // idleLoad is the load generator's side of ModeIdle. It writes "restart"
@@ -286,7 +411,10 @@ func (s *server) kill() {
 // PID" from in, the new server process.
 func idleLoad(ctx context.Context, p LoadParams, in io.Reader, out io.Writer) (*IdleScaleResult, error) {
 	_ = raiseNoFile(uint64(p.Conns) + 4096) // the orchestrator checked what it got
-	g := &loadgen{p: p, nodes: p.endpoints()}
+	g, err := newLoadgen(p)
+	if err != nil {
+		return nil, err
+	}
 	defer g.closeControl()
 	ctl, err := dialControl(p.Ctl)
 	if err != nil {
@@ -419,7 +547,7 @@ func (g *loadgen) redial(ctx context.Context, i int, sem chan struct{}, failed *
 	for !g.done.Load() && ctx.Err() == nil {
 		sem <- struct{}{}
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		c, err := connect(cctx, g.p.System, g.nodes[0].WS, sourceAddr(i, g.p.PerAddr), true)
+		c, err := connect(cctx, g.p.System, g.nodes[0].WS, sourceAddr(i, g.p.PerAddr), g.tls, true)
 		cancel()
 		<-sem
 		if err == nil {

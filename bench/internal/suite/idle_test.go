@@ -73,3 +73,89 @@ func TestSourceAddrs(t *testing.T) {
 		}
 	}
 }
+
+// TestIdleTinyNodes spreads the run over three servers, each with its own
+// load generator, and restarts all three.
+func TestIdleTinyNodes(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cfg := tinyConfig(t)
+	cfg.Systems, cfg.IdleNodes = []string{Hotstate}, 3
+	rep, err := runIdle(ctx, cfg, 61)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Errors) > 0 || len(rep.Results) != 1 {
+		t.Fatal(rep.Errors, rep.Results)
+	}
+	r := rep.Results[0]
+	if rep.Nodes != 3 || r.Nodes != 3 || r.Conns != 61 || r.Idle.Conns != 61 || r.ReconnectSeconds <= 0 || r.RSSAfterReconnect == 0 {
+		t.Errorf("%+v %+v", r, r.Idle)
+	}
+	if !strings.Contains(rep.Text(), "3 server processes share the connections") {
+		t.Error(rep.Text())
+	}
+}
+
+func TestIdleNodes(t *testing.T) {
+	for _, c := range []struct {
+		n, asked int
+		lim      uint64
+		want     int
+	}{
+		{100000, 0, 20000, 6}, {19744, 0, 20000, 1}, {19745, 0, 20000, 2},
+		{100000, 8, 20000, 8}, {100000, 0, 0, 1}, {100000, 2, 1 << 20, 2},
+	} {
+		if got, err := idleNodes(c.n, c.asked, c.lim); err != nil || got != c.want {
+			t.Errorf("idleNodes(%d, %d, %d) = %d, %v; want %d", c.n, c.asked, c.lim, got, err, c.want)
+		}
+	}
+	if _, err := idleNodes(100000, 5, 20000); err == nil || !strings.Contains(err.Error(), "use -nodes 6") {
+		t.Errorf("5 nodes of 20 000 files for 100 000: %v", err)
+	}
+	sum := 0
+	for j := range 6 {
+		sum += share(100000, 6, j)
+	}
+	if sum != 100000 || share(100000, 6, 0) != 16667 || share(100000, 6, 5) != 16666 {
+		t.Errorf("shares of 100 000 over 6 add up to %d", sum)
+	}
+}
+
+func TestCombineIdle(t *testing.T) {
+	part := func(conns int, rss, reconnect float64) *IdleScaleResult {
+		return &IdleScaleResult{
+			System: Hotstate, Conns: conns, Addrs: 2, ConnectSeconds: 1, ReconnectSeconds: reconnect, FailedDials: 3,
+			RSSAfterReconnect: 100, SlabBytes: 10,
+			Idle: &IdleResult{Conns: conns, RSSAfter: 50, RSSPerConn: rss, GoroutinesPerConn: 0},
+		}
+	}
+	r := combineIdle([]*IdleScaleResult{part(100, 4096, 2), part(300, 8192, 3)})
+	if r.Nodes != 2 || r.Conns != 400 || r.ConnectSeconds != 2 || r.ReconnectSeconds != 3 || r.FailedDials != 6 ||
+		r.RSSAfterReconnect != 200 || r.SlabBytes != 20 || r.Idle.RSSAfter != 100 || r.Idle.RSSPerConn != 7168 {
+		t.Errorf("%+v %+v", r, r.Idle)
+	}
+}
+
+// TestIdleTinyTLS runs every system over TLS, through the restart.
+func TestIdleTinyTLS(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cfg := tinyConfig(t)
+	cfg.TLS = true
+	rep, err := runIdle(ctx, cfg, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Errors) > 0 || len(rep.Results) != len(Systems) {
+		t.Fatal(rep.Errors, rep.Results)
+	}
+	for _, r := range rep.Results {
+		if r.Conns != 20 || r.ReconnectSeconds <= 0 {
+			t.Errorf("%s: %+v", r.System, r)
+		}
+	}
+	if !strings.Contains(rep.Text(), "over TLS") {
+		t.Error(rep.Text())
+	}
+}

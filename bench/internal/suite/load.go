@@ -3,6 +3,7 @@ package suite
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -48,6 +49,9 @@ type LoadParams struct {
 	// Ctl and ServerPID: connection i goes to node i mod len(Nodes), the
 	// first node publishes, and the server figures add up every node's.
 	Nodes []Endpoint `json:"nodes,omitempty"`
+	// TLSCert, when set, is the servers' certificate: the clients connect
+	// over TLS and trust it alone.
+	TLSCert string `json:"tlsCert,omitempty"`
 	// EnginePID is the cluster's engine server, whose CPU time is reported
 	// beside the nodes'; 0 for none.
 	EnginePID int `json:"enginePid,omitempty"`
@@ -154,7 +158,10 @@ type IdleResult struct {
 
 // Load runs one load generator scenario against a running server.
 func Load(ctx context.Context, p LoadParams) (*LoadResult, error) {
-	g := &loadgen{p: p, nodes: p.endpoints()}
+	g, err := newLoadgen(p)
+	if err != nil {
+		return nil, err
+	}
 	defer g.closeControl()
 	for _, ep := range g.nodes {
 		ctl, err := dialControl(ep.Ctl)
@@ -174,12 +181,21 @@ func Load(ctx context.Context, p LoadParams) (*LoadResult, error) {
 	return nil, fmt.Errorf("suite: unknown mode %q", p.Mode)
 }
 
+func newLoadgen(p LoadParams) (*loadgen, error) {
+	tc, err := clientTLS(p.TLSCert)
+	if err != nil {
+		return nil, err
+	}
+	return &loadgen{p: p, nodes: p.endpoints(), tls: tc}, nil
+}
+
 // loadgen is one load generator run.
 type loadgen struct {
 	p     LoadParams
 	nodes []Endpoint
-	ctls  []*ctlConn // one per node
-	ctl   *ctlConn   // the first node's, which publishes
+	tls   *tls.Config // nil for plain TCP
+	ctls  []*ctlConn  // one per node
+	ctl   *ctlConn    // the first node's, which publishes
 
 	// clientsMu guards clients while the idle run's clients replace
 	// themselves after a server restart.
@@ -248,7 +264,7 @@ func (g *loadgen) connectAll(ctx context.Context, sub bool) (time.Duration, erro
 					return
 				}
 				cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-				c, err := connect(cctx, g.p.System, g.nodes[i%len(g.nodes)].WS, sourceAddr(i, g.p.PerAddr), sub)
+				c, err := connect(cctx, g.p.System, g.nodes[i%len(g.nodes)].WS, sourceAddr(i, g.p.PerAddr), g.tls, sub)
 				cancel()
 				mu.Lock()
 				if err != nil {

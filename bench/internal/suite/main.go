@@ -2,6 +2,7 @@ package suite
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -65,6 +66,8 @@ func suiteMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	clusterOnly := fs.Bool("cluster-only", false, "run only the cluster section")
 	idle := fs.Int("idle", 0, "run only the idle-at-scale measurement with this many subscribed connections (default systems: hotstate), then restart the server and time every client's reconnection; it raises the open file limit where the process may (CAP_SYS_RESOURCE) and, as root, the sysctls it needs, saying so, e.g.\n\tgo run ./bench/cmd/hotbench -idle 100000 -peraddr 20000 -json idle.json")
 	perAddr := fs.Int("peraddr", 0, "connections per 127.0.0.x source address (default 20000)")
+	useTLS := fs.Bool("tls", false, "serve every system over TLS (a certificate for 127.0.0.1 made for the run); hotstate then takes the goroutine path")
+	nodes := fs.Int("nodes", 0, "with -idle: server processes to spread the connections over, each with a load generator of its own (default: as few as the open file limit allows)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -103,6 +106,8 @@ func suiteMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *perAddr > 0 {
 		cfg.PerAddr = *perAddr
 	}
+	cfg.IdleNodes = *nodes
+	cfg.TLS = *useTLS
 	cfg.Log = stderr
 	if *idle > 0 {
 		if *systems == "" {
@@ -221,6 +226,8 @@ func serveMain(ctx context.Context, args []string, stdout io.Writer) error {
 	engine := fs.String("engine", "", "the engine server a cluster shares (redis://host:port or nats://host:port)")
 	prefix := fs.String("prefix", "hotbench", "the prefix of the cluster's keys and subjects")
 	listen := fs.String("listen", "127.0.0.1:0", "the WebSocket endpoint's address (a restarted server takes its predecessor's)")
+	certFile := fs.String("tls-cert", "", "serve the WebSocket endpoint over TLS with this certificate (PEM)")
+	keyFile := fs.String("tls-key", "", "the key of -tls-cert (PEM)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -228,6 +235,13 @@ func serveMain(ctx context.Context, args []string, stdout io.Writer) error {
 	wsLn, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
+	}
+	if *certFile != "" {
+		tc, err := serverTLS(*certFile, *keyFile)
+		if err != nil {
+			return err
+		}
+		wsLn = tls.NewListener(wsLn, tc)
 	}
 	ctlLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -201,7 +201,7 @@ func liveReplaceFrame(ctx context.Context) (int, error) {
 
 	dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
 	defer dcancel()
-	ws, err := dialWS(dctx, ln.Addr().String(), "/", nil)
+	ws, err := dialWS(dctx, ln.Addr().String(), "/", nil, nil)
 	if err != nil {
 		return 0, err
 	}

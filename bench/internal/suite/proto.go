@@ -3,6 +3,7 @@ package suite
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -36,10 +37,11 @@ func wsPath(sys string) string {
 	return "/"
 }
 
-// connect dials addr, completes the system's handshake and, with sub,
-// subscribes to the feed and waits for the server to confirm it.
-func connect(ctx context.Context, sys, addr string, local *net.TCPAddr, sub bool) (*client, error) {
-	ws, err := dialWS(ctx, addr, wsPath(sys), local)
+// connect dials addr (over TLS configured by tc, unless nil), completes
+// the system's handshake and, with sub, subscribes to the feed and waits
+// for the server to confirm it.
+func connect(ctx context.Context, sys, addr string, local *net.TCPAddr, tc *tls.Config, sub bool) (*client, error) {
+	ws, err := dialWS(ctx, addr, wsPath(sys), local, tc)
 	if err != nil {
 		return nil, err
 	}

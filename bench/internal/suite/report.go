@@ -21,8 +21,10 @@ type Report struct {
 	Pinned  bool      `json:"pinned"`
 	Systems []string  `json:"systems"`
 	// Transport is what served hotstate.
-	Transport string  `json:"transport"`
-	Machine   Machine `json:"machine"`
+	Transport string `json:"transport"`
+	// TLS is set when every WebSocket was served over TLS.
+	TLS     bool    `json:"tls,omitempty"`
+	Machine Machine `json:"machine"`
 
 	Results []RunResult  `json:"results"`
 	Fanout  []FanoutRow  `json:"fanout"`
@@ -498,6 +500,9 @@ func (r *Report) headerFor(cluster bool) []string {
 	transport := r.Transport
 	if transport == "" { // a report written before -transport existed
 		transport = NetHTTP
+	}
+	if r.TLS {
+		transport += "; every system over TLS"
 	}
 	return []string{
 		fmt.Sprintf("machine: %s, %d cores, %.0f GiB, Linux %s, %s", m.CPU, m.Cores, m.MemoryGiB, m.Kernel, m.Go),

@@ -49,6 +49,11 @@ type Config struct {
 	Window int
 	// PerAddr is connections per 127.0.0.x source address (0: one address).
 	PerAddr int
+	// TLS serves every WebSocket over TLS.
+	TLS bool
+	// IdleNodes is how many server processes the idle-at-scale run spreads
+	// its connections over; 0 chooses as few as the open file limit allows.
+	IdleNodes int
 	// MicroTime is how long each micro measurement runs; 0 skips them.
 	MicroTime time.Duration
 	// Pin pins server and load generator to CPUs 0 and 1 with taskset.
@@ -125,13 +130,17 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if len(cfg.Cluster) > 0 && len(clusterSystems(cfg)) == 0 {
 		return nil, fmt.Errorf("suite: the cluster section runs %s and %s", Hotstate, Centrifuge)
 	}
-	rep := &Report{Started: time.Now().UTC(), Quick: cfg.Quick, Runs: cfg.Runs, Pinned: pinned, Systems: systems, Transport: cfg.Transport}
+	rep := &Report{Started: time.Now().UTC(), Quick: cfg.Quick, Runs: cfg.Runs, Pinned: pinned, Systems: systems, Transport: cfg.Transport, TLS: cfg.TLS}
 	rep.Machine = machine()
 	largest := slices.Max(cfg.Sizes)
 	if lim := rep.Machine.NoFile; lim > 0 && uint64(largest)+256 > lim {
 		return nil, fmt.Errorf("suite: the open file limit %d is too low for %d connections; raise ulimit -n", lim, largest)
 	}
-	o := &orchestrator{cfg: cfg, pinned: pinned}
+	o, done, err := newOrchestrator(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	if !cfg.ClusterOnly {
 		if err := o.runSingle(ctx, rep); err != nil {
 			return nil, err
@@ -226,6 +235,35 @@ func logResult(w io.Writer, res *LoadResult, err error) {
 type orchestrator struct {
 	cfg    Config
 	pinned bool
+	// cert and key are the TLS certificate's files in a TLS run.
+	cert, key string
+}
+
+// newOrchestrator prepares the children's runs: their CPUs and, for a TLS
+// run, the certificate, in a directory done removes.
+func newOrchestrator(cfg Config) (o *orchestrator, done func(), err error) {
+	o = &orchestrator{cfg: cfg, pinned: pinnable(cfg.Pin)}
+	if !cfg.TLS {
+		return o, func() {}, nil
+	}
+	dir, err := os.MkdirTemp("", "hotbench-tls-")
+	if err != nil {
+		return nil, nil, err
+	}
+	if o.cert, o.key, err = writeCert(dir); err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	return o, func() { os.RemoveAll(dir) }, nil
+}
+
+// serveArgs are the arguments of a serve child of sys.
+func (o *orchestrator) serveArgs(sys string) []string {
+	args := []string{"serve", "-system", sys, "-transport", o.cfg.Transport}
+	if o.cert != "" {
+		args = append(args, "-tls-cert", o.cert, "-tls-key", o.key)
+	}
+	return args
 }
 
 func (o *orchestrator) profile(p *LoadParams, run int, name string) {
@@ -263,12 +301,12 @@ func (o *orchestrator) child(ctx context.Context, sub string, args []string, v a
 func (o *orchestrator) scenario(ctx context.Context, p LoadParams) (*LoadResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	srv, err := o.startServer(ctx, 0, "serve", "-system", p.System, "-transport", o.cfg.Transport)
+	srv, err := o.startServer(ctx, 0, o.serveArgs(p.System)...)
 	if err != nil {
 		return nil, err
 	}
 	defer srv.stop()
-	p.WS, p.Ctl, p.ServerPID = srv.ws, srv.ctl, srv.pid()
+	p.WS, p.Ctl, p.ServerPID, p.TLSCert = srv.ws, srv.ctl, srv.pid(), o.cert
 	return o.load(ctx, 1, p)
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha1"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -51,8 +52,8 @@ type wsConn struct {
 }
 
 // dialWS opens a WebSocket to addr (host:port) at path, from local when it
-// is not nil.
-func dialWS(ctx context.Context, addr, path string, local *net.TCPAddr) (*wsConn, error) {
+// is not nil, over TLS configured by tc when it is not nil.
+func dialWS(ctx context.Context, addr, path string, local *net.TCPAddr, tc *tls.Config) (*wsConn, error) {
 	d := net.Dialer{}
 	if local != nil {
 		d.LocalAddr = local
@@ -74,6 +75,17 @@ func dialWS(ctx context.Context, addr, path string, local *net.TCPAddr) (*wsConn
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		_ = nc.SetDeadline(dl)
+	}
+	if tc != nil {
+		host, _, _ := net.SplitHostPort(addr)
+		tc = tc.Clone()
+		tc.ServerName = host
+		t := tls.Client(nc, tc)
+		if err := t.HandshakeContext(ctx); err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("suite: TLS handshake: %w", err)
+		}
+		nc = t
 	}
 	var k [16]byte
 	_, _ = rand.Read(k[:])
