@@ -301,6 +301,7 @@ func (o *orchestrator) idleScale(ctx context.Context, sys string, n, nodes int) 
 			System: sys, Mode: ModeIdle, Conns: share(n, nodes, j), PerAddr: o.cfg.PerAddr, Phase: o.cfg.Phase,
 			WS: s.ws, Ctl: s.ctl, ServerPID: s.pid(), TLSCert: o.cert,
 		}
+		o.profile(&p, j, fmt.Sprintf("idle-%d-%s", n, sys))
 		b, err := json.Marshal(p)
 		if err != nil {
 			return nil, err

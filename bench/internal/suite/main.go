@@ -60,11 +60,11 @@ func suiteMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	systems := fs.String("systems", "", "systems to run, comma-separated (default hotstate,raw,centrifuge; hotstate+metrics is hotstate with the Prometheus metrics and the inspector attached, to compare with hotstate)")
 	transport := fs.String("transport", NetHTTP, "what serves hotstate: "+strings.Join(Transports, ", "))
 	phase := fs.Duration("phase", 0, "length of each measured phase (default 5s, 1s with -quick)")
-	profile := fs.String("profile", "", "write server CPU and allocation profiles of the first run here")
+	profile := fs.String("profile", "", "write server CPU and allocation profiles of the first run here (with -idle, the first server's heap with every client connected)")
 	noPin := fs.Bool("nopin", false, "do not pin processes to CPUs with taskset")
 	cluster := fs.String("cluster", "", "also run the cluster section on these engines, comma-separated: redis, nats (private servers hotbench starts)")
 	clusterOnly := fs.Bool("cluster-only", false, "run only the cluster section")
-	idle := fs.Int("idle", 0, "run only the idle-at-scale measurement with this many subscribed connections (default systems: hotstate), then restart the server and time every client's reconnection; it raises the open file limit where the process may (CAP_SYS_RESOURCE) and, as root, the sysctls it needs, saying so, e.g.\n\tgo run ./bench/cmd/hotbench -idle 100000 -peraddr 20000 -json idle.json")
+	idle := fs.Int("idle", 0, "run only the idle-at-scale measurement with this many subscribed connections (default systems: hotstate), then restart the server and time every client's reconnection; it raises the open file limit where the process may (CAP_SYS_RESOURCE) and, as root, the sysctls it needs, saying so, and spreads the connections over several servers where the limit stays too low for one (see -nodes), e.g.\n\tgo run ./bench/cmd/hotbench -idle 100000 -peraddr 5000 -json idle.json")
 	perAddr := fs.Int("peraddr", 0, "connections per 127.0.0.x source address (default 20000)")
 	useTLS := fs.Bool("tls", false, "serve every system over TLS (a certificate for 127.0.0.1 made for the run); hotstate then takes the goroutine path")
 	nodes := fs.Int("nodes", 0, "with -idle: server processes to spread the connections over, each with a load generator of its own (default: as few as the open file limit allows)")
@@ -109,12 +109,6 @@ func suiteMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	cfg.IdleNodes = *nodes
 	cfg.TLS = *useTLS
 	cfg.Log = stderr
-	if *idle > 0 {
-		if *systems == "" {
-			cfg.Systems = []string{Hotstate}
-		}
-		return idleMain(ctx, cfg, *idle, *jsonPath, stdout)
-	}
 	if *profile != "" {
 		if err := os.MkdirAll(*profile, 0o755); err != nil {
 			return err
@@ -122,6 +116,12 @@ func suiteMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if cfg.ProfileDir, err = filepath.Abs(*profile); err != nil {
 			return err
 		}
+	}
+	if *idle > 0 {
+		if *systems == "" {
+			cfg.Systems = []string{Hotstate}
+		}
+		return idleMain(ctx, cfg, *idle, *jsonPath, stdout)
 	}
 	cfg.RepoRoot = repoRoot()
 	if err := raiseNoFile(uint64(slices.Max(cfg.Sizes)) + 4096); err != nil {
