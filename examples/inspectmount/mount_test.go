@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	fiber3 "github.com/gofiber/fiber/v3"
 	hotclient "github.com/hotstate/hotstate/client-go"
 	hotstate "github.com/hotstate/hotstate/core"
 	"github.com/hotstate/hotstate/examples/inspectmount"
@@ -32,7 +33,7 @@ const wait = 10 * time.Second
 // inspector's store while the app's own is refused it.
 func TestMountedOnEveryRouter(t *testing.T) {
 	gin.SetMode(gin.ReleaseMode)
-	for _, router := range []string{"net/http", "gin", "echo", "fiber"} {
+	for _, router := range []string{"net/http", "gin", "echo", "echov5", "fiber", "fiberv3"} {
 		t.Run(strings.ReplaceAll(router, "/", ""), func(t *testing.T) {
 			insp := hotinspect.New(hotinspect.Authorize(hotinspect.Token("t0k")))
 			srv := hotstate.New(hotstate.WithObserver(insp.Observer()))
@@ -73,26 +74,41 @@ func serve(t *testing.T, router string, srv *hotstate.Server, insp *hotinspect.I
 		h = inspectmount.Gin(srv, insp)
 	case "echo":
 		h = inspectmount.Echo(srv, insp)
+	case "echov5":
+		h = inspectmount.EchoV5(srv, insp)
 	case "fiber":
 		app := inspectmount.Fiber(srv, insp)
 		app.Server().MaxIdleWorkerDuration = 100 * time.Millisecond
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		errc := make(chan error, 1)
-		go func() { errc <- app.Listener(ln) }()
-		t.Cleanup(func() {
-			if err := app.ShutdownWithTimeout(5 * time.Second); err != nil {
-				t.Error(err)
-			}
-			<-errc
-		})
-		return "http://" + ln.Addr().String()
+		return listen(t, app.Listener, app.ShutdownWithTimeout)
+	case "fiberv3":
+		app := inspectmount.FiberV3(srv, insp)
+		app.Server().MaxIdleWorkerDuration = 100 * time.Millisecond
+		return listen(t, func(ln net.Listener) error {
+			return app.Listener(ln, fiber3.ListenConfig{DisableStartupMessage: true})
+		}, app.ShutdownWithTimeout)
 	}
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
 	return ts.URL
+}
+
+// listen runs a Fiber app on a loopback port until the test ends and
+// returns its base URL.
+func listen(t *testing.T, run func(net.Listener) error, shutdown func(time.Duration) error) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- run(ln) }()
+	t.Cleanup(func() {
+		if err := shutdown(5 * time.Second); err != nil {
+			t.Error(err)
+		}
+		<-errc
+	})
+	return "http://" + ln.Addr().String()
 }
 
 func get(t *testing.T, url string) (int, string) {
