@@ -79,6 +79,22 @@ func WithHeaders(names ...string) Option {
 	})
 }
 
+// WithEventLoop chooses how plain-TCP connections are read on Linux: on,
+// the kernel's readiness (epoll) tells the server when a connection has
+// bytes, and a goroutine runs only while it does, so an idle connection
+// keeps none; off, each connection keeps a goroutine that reads it, over
+// github.com/fasthttp/websocket. TLS connections and other platforms
+// always keep a goroutine. The default is on, as in hothttp, whose event
+// path this is (see hothttp.WithEventLoop).
+//
+// On the event path the adapter answers the handshake itself and takes
+// the connection from fasthttp through a duplicate of its descriptor, so
+// the goroutine fasthttp runs for a hijacked connection returns at once,
+// whatever the app's Server().KeepHijackedConns.
+func WithEventLoop(on bool) Option {
+	return optionFunc(func(c *config) { c.Goroutines = !on })
+}
+
 // Handler returns a fiber.Handler that upgrades the request to a WebSocket
 // connection served by srv until it closes. A request that is not a
 // WebSocket handshake gets 426.
