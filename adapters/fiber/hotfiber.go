@@ -1,6 +1,9 @@
-// Package hotfiber serves hotstate from a Fiber (v2) app, over
-// github.com/fasthttp/websocket; for Fiber v3, use
-// github.com/hotstate/hotstate/adapters/fiber/v3, which behaves the same.
+// Package hotfiber serves hotstate from a Fiber (v2) app; for Fiber v3,
+// use github.com/hotstate/hotstate/adapters/fiber/v3, which behaves the
+// same. On Linux, plain-TCP connections are read by events, on hothttp's
+// event path, and an idle connection keeps no goroutine (WithEventLoop);
+// TLS connections and other platforms keep a goroutine per connection,
+// over github.com/fasthttp/websocket.
 //
 // Mount it like any route, next to the REST routes; middleware registered
 // before it (logging, authentication, recovery) runs before the upgrade:

@@ -1,8 +1,11 @@
-// Package hotfiber serves hotstate from a Fiber v3 app, over
+// Package hotfiber serves hotstate from a Fiber v3 app. It is the Fiber
+// v2 adapter (github.com/hotstate/hotstate/adapters/fiber) for Fiber v3's
+// fiber.Ctx, and shares its transport: both behave the same. On Linux,
+// plain-TCP connections are read by events, on hothttp's event path, and
+// an idle connection keeps no goroutine (WithEventLoop); TLS connections
+// and other platforms keep a goroutine per connection, over
 // github.com/fasthttp/websocket, the library gofiber/contrib's WebSocket
-// middleware builds on. It is the Fiber v2 adapter
-// (github.com/hotstate/hotstate/adapters/fiber) for Fiber v3's fiber.Ctx,
-// and shares its transport: both behave the same.
+// middleware builds on.
 //
 // Mount it like any route, next to the REST routes; middleware registered
 // before it (logging, authentication, recovery) runs before the upgrade:

@@ -311,3 +311,32 @@ func testFramesSentWithTheHandshake(t *testing.T, serve Serve, events bool) {
 		t.Fatalf("pongs %q, want first, second", pongs)
 	}
 }
+
+// testStuckWriteEnds: a write stuck on a peer that stopped reading ends
+// when the server gives up on the peer (here its write timeout, with a
+// queue too large to overflow first), and so does the session.
+func testStuckWriteEnds(t *testing.T, serve Serve) {
+	srv := hotstate.New(hotstate.WithHeartbeat(0), hotstate.WithMaxQueueBytes(1<<30), hotstate.WithWriteTimeout(200*time.Millisecond))
+	store := hotstate.NewStore(srv, "Blob", map[string]string{})
+	gone := make(chan struct{})
+	srv.OnDisconnect(func(hotstate.Caller) { close(gone) })
+	c := DialRaw(t, listen(t, srv, serve, true))
+	c.Next() // hello
+	c.Send(Frame(0x82, wire.EncodeSub("Blob"), false))
+	// Never read again; send snapshots until the socket's buffers are
+	// full and a write waits on the peer.
+	blob := strings.Repeat("x", 256<<10)
+	deadline := time.After(20 * time.Second)
+	for i := 0; ; i++ {
+		if err := store.Set(map[string]string{"v": fmt.Sprint(i, blob)}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-gone:
+			return
+		case <-deadline:
+			t.Fatal("the session of a peer that stopped reading did not end")
+		case <-time.After(10 * time.Millisecond): // the next snapshot
+		}
+	}
+}

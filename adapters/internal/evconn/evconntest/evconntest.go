@@ -1,7 +1,8 @@
 // Package evconntest holds the tests of the event path that every
 // transport serving by evconn passes: close codes, fragments and control
 // frames, fairness under a flood, no goroutine per idle connection, a
-// wrapped connection, peers that go away, frames sent with the handshake.
+// wrapped connection, peers that go away, a write stuck on a peer that
+// stopped reading, frames sent with the handshake.
 // Each transport runs them with Run over real sockets on loopback,
 // speaking the frames itself where a library would refuse to.
 package evconntest
@@ -29,6 +30,7 @@ func Run(t *testing.T, serve Serve) {
 	t.Run("IdleKeepsNoGoroutine", func(t *testing.T) { testIdleKeepsNoGoroutine(t, serve) })
 	t.Run("WrappedConn", func(t *testing.T) { testWrappedConn(t, serve) })
 	t.Run("PeerGone", func(t *testing.T) { testPeerGone(t, serve) })
+	t.Run("StuckWriteEnds", func(t *testing.T) { testStuckWriteEnds(t, serve) })
 	for _, on := range []bool{true, false} {
 		t.Run(fmt.Sprintf("FramesSentWithTheHandshake/events=%v", on), func(t *testing.T) {
 			testFramesSentWithTheHandshake(t, serve, on)
