@@ -66,6 +66,7 @@ require (
 	github.com/goccy/go-yaml v1.19.2 // indirect
 	github.com/gofiber/schema v1.7.0 // indirect
 	github.com/gofiber/utils/v2 v2.0.2 // indirect
+	github.com/hotstate/hotstate/adapters/internal/evconn v0.1.0 // indirect
 	github.com/hotstate/hotstate/adapters/internal/fastws v0.1.0 // indirect
 	github.com/hotstate/hotstate/adapters/internal/wsframe v0.1.0 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
@@ -108,6 +109,7 @@ replace (
 	github.com/hotstate/hotstate/adapters/fiber => ../adapters/fiber
 	github.com/hotstate/hotstate/adapters/fiber/v3 => ../adapters/fiber/v3
 	github.com/hotstate/hotstate/adapters/gin => ../adapters/gin
+	github.com/hotstate/hotstate/adapters/internal/evconn => ../adapters/internal/evconn
 	github.com/hotstate/hotstate/adapters/internal/fastws => ../adapters/internal/fastws
 	github.com/hotstate/hotstate/adapters/internal/wsframe => ../adapters/internal/wsframe
 	github.com/hotstate/hotstate/adapters/nethttp => ../adapters/nethttp

@@ -12,6 +12,7 @@ require (
 )
 
 require (
+	github.com/hotstate/hotstate/adapters/internal/evconn v0.1.0 // indirect
 	github.com/hotstate/hotstate/adapters/internal/wsframe v0.1.0 // indirect
 	github.com/labstack/gommon v0.5.0 // indirect
 	github.com/mattn/go-colorable v0.1.15 // indirect
@@ -28,6 +29,7 @@ require (
 )
 
 replace (
+	github.com/hotstate/hotstate/adapters/internal/evconn => ../internal/evconn
 	github.com/hotstate/hotstate/adapters/internal/wsframe => ../internal/wsframe
 	github.com/hotstate/hotstate/adapters/nethttp => ../nethttp
 	github.com/hotstate/hotstate/core => ../../core

@@ -5,6 +5,7 @@ go 1.26
 require (
 	github.com/coder/websocket v1.8.15
 	github.com/gofiber/fiber/v2 v2.52.15
+	github.com/hotstate/hotstate/adapters/internal/evconn v0.1.0
 	github.com/hotstate/hotstate/adapters/internal/fastws v0.1.0
 	github.com/hotstate/hotstate/core v0.1.0
 	github.com/hotstate/hotstate/core/hotstatetest v0.1.0
@@ -14,6 +15,7 @@ require (
 	github.com/andybalholm/brotli v1.2.0 // indirect
 	github.com/fasthttp/websocket v1.5.12 // indirect
 	github.com/google/uuid v1.6.0 // indirect
+	github.com/hotstate/hotstate/adapters/internal/wsframe v0.1.0 // indirect
 	github.com/klauspost/compress v1.18.2 // indirect
 	github.com/mattn/go-colorable v0.1.13 // indirect
 	github.com/mattn/go-isatty v0.0.20 // indirect
@@ -30,7 +32,9 @@ require (
 )
 
 replace (
+	github.com/hotstate/hotstate/adapters/internal/evconn => ../internal/evconn
 	github.com/hotstate/hotstate/adapters/internal/fastws => ../internal/fastws
+	github.com/hotstate/hotstate/adapters/internal/wsframe => ../internal/wsframe
 	github.com/hotstate/hotstate/core => ../../core
 	github.com/hotstate/hotstate/core/hotstatetest => ../../core/hotstatetest
 )

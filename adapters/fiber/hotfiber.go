@@ -1,6 +1,9 @@
-// Package hotfiber serves hotstate from a Fiber (v2) app, over
-// github.com/fasthttp/websocket; for Fiber v3, use
-// github.com/hotstate/hotstate/adapters/fiber/v3, which behaves the same.
+// Package hotfiber serves hotstate from a Fiber (v2) app; for Fiber v3,
+// use github.com/hotstate/hotstate/adapters/fiber/v3, which behaves the
+// same. On Linux, plain-TCP connections are read by events, on hothttp's
+// event path, and an idle connection keeps no goroutine (WithEventLoop);
+// TLS connections and other platforms keep a goroutine per connection,
+// over github.com/fasthttp/websocket.
 //
 // Mount it like any route, next to the REST routes; middleware registered
 // before it (logging, authentication, recovery) runs before the upgrade:
@@ -75,6 +78,22 @@ func WithHeaders(names ...string) Option {
 			c.Headers = append(c.Headers, http.CanonicalHeaderKey(n))
 		}
 	})
+}
+
+// WithEventLoop chooses how plain-TCP connections are read on Linux: on,
+// the kernel's readiness (epoll) tells the server when a connection has
+// bytes, and a goroutine runs only while it does, so an idle connection
+// keeps none; off, each connection keeps a goroutine that reads it, over
+// github.com/fasthttp/websocket. TLS connections and other platforms
+// always keep a goroutine. The default is on, as in hothttp, whose event
+// path this is (see hothttp.WithEventLoop).
+//
+// On the event path the adapter answers the handshake itself and takes
+// the connection from fasthttp through a duplicate of its descriptor, so
+// the goroutine fasthttp runs for a hijacked connection returns at once,
+// whatever the app's Server().KeepHijackedConns.
+func WithEventLoop(on bool) Option {
+	return optionFunc(func(c *config) { c.Goroutines = !on })
 }
 
 // Handler returns a fiber.Handler that upgrades the request to a WebSocket

@@ -51,7 +51,7 @@ func serve(t *testing.T, srv *hotstate.Server, app *fiber.App) string {
 }
 
 // listen runs app on ln; the test's cleanup shuts srv down, then app.
-func listen(t *testing.T, srv *hotstate.Server, app *fiber.App, ln net.Listener) {
+func listen(t testing.TB, srv *hotstate.Server, app *fiber.App, ln net.Listener) {
 	errc := make(chan error, 1)
 	go func() { errc <- app.Listener(ln) }()
 	t.Cleanup(func() {
@@ -65,10 +65,18 @@ func listen(t *testing.T, srv *hotstate.Server, app *fiber.App, ln net.Listener)
 	})
 }
 
+// TestConformance runs the suite on both paths: connections read by
+// events (epoll, the default on Linux) and by a goroutine each.
 func TestConformance(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		t.Run(fmt.Sprintf("events=%v", on), func(t *testing.T) { conformance(t, on) })
+	}
+}
+
+func conformance(t *testing.T, events bool) {
 	hotstatetest.Run(t, func(t *testing.T, srv *hotstate.Server, opts hotstatetest.Options) string {
 		app := newApp()
-		hopts := []hotfiber.Option{hotfiber.WithOriginPatterns(opts.OriginPatterns...)}
+		hopts := []hotfiber.Option{hotfiber.WithOriginPatterns(opts.OriginPatterns...), hotfiber.WithEventLoop(events)}
 		if opts.Identity != nil {
 			hopts = append(hopts, hotfiber.WithIdentity(func(c *fiber.Ctx) (any, error) {
 				h := http.Header{}

@@ -9,20 +9,21 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/hotstate/hotstate/adapters/internal/evconn"
 	hotstate "github.com/hotstate/hotstate/core"
 )
 
 // closeWait bounds how long Close waits for the close handshake before it
 // lets the server move on; the handshake itself finishes in the background
 // and the goroutine serving the connection waits for it before ending.
-const closeWait = time.Second
+const closeWait = evconn.CloseWait
 
 // conn adapts a coder/websocket connection to hotstate.Conn.
 type conn struct {
 	ws   *websocket.Conn
 	info hotstate.ConnInfo
 	// sock is the socket under ws; data frames are written to it directly.
-	sock *socket
+	sock *evconn.Socket
 	// closing is set once Close was called: no data frame may follow the
 	// close frame.
 	closing atomic.Bool
@@ -35,7 +36,7 @@ type conn struct {
 	readWatched, writeWatched context.Context
 }
 
-func newConn(ws *websocket.Conn, sock *socket, info hotstate.ConnInfo) *conn {
+func newConn(ws *websocket.Conn, sock *evconn.Socket, info hotstate.ConnInfo) *conn {
 	return &conn{ws: ws, sock: sock, info: info, closed: make(chan struct{})}
 }
 
@@ -70,14 +71,14 @@ func (c *conn) Write(ctx context.Context, frame []byte) error {
 	if c.closing.Load() {
 		return net.ErrClosed
 	}
-	return c.sock.writeFrame(frame)
+	return c.sock.WriteFrame(frame)
 }
 
 // Cork holds writes back until Flush, which sends them in one system call.
-func (c *conn) Cork() { c.sock.cork() }
+func (c *conn) Cork() { c.sock.Cork() }
 
 // Flush sends what Cork held back.
-func (c *conn) Flush() error { return c.sock.flush() }
+func (c *conn) Flush() error { return c.sock.Flush() }
 
 func (c *conn) Ping(ctx context.Context) error { return c.ws.Ping(ctx) }
 

@@ -1,7 +1,6 @@
 package hothttp_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -252,71 +251,5 @@ func TestWithHeaders(t *testing.T) {
 		if got := hotstatetest.Decode(t, p.Call(1, "header", nil).Value); got != tc.want {
 			t.Errorf("%d options: Caller.Header = %v, want %s", len(tc.opts), got, tc.want)
 		}
-	}
-}
-
-// TestFramesSentWithTheHandshake: a client may send frames right behind
-// its upgrade request, without waiting for the 101; net/http has read
-// them into its buffer by the time of the hijack, and the connection must
-// still see them.
-func TestFramesSentWithTheHandshake(t *testing.T) {
-	srv := hotstate.New()
-	hs := httptest.NewServer(hothttp.Handler(srv))
-	t.Cleanup(func() {
-		hotstatetest.Shutdown(t, srv)
-		hs.Close()
-	})
-	nc, err := net.Dial("tcp", hs.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
-
-	// The upgrade request and two masked pings (RFC 6455 section 5.5.2)
-	// in one write.
-	msg := []byte("GET / HTTP/1.1\r\nHost: " + hs.Listener.Addr().String() + "\r\n" +
-		"Upgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-	for _, payload := range []string{"first", "second"} {
-		key := [4]byte{1, 2, 3, 4}
-		msg = append(msg, 0x89, 0x80|byte(len(payload)))
-		msg = append(msg, key[:]...)
-		for i := range len(payload) {
-			msg = append(msg, payload[i]^key[i%4])
-		}
-	}
-	if _, err := nc.Write(msg); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(nc)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("status %d, want 101", resp.StatusCode)
-	}
-	var pongs []string
-	for len(pongs) < 2 {
-		// Server frames are unmasked; the hello and the pongs are short.
-		var head [2]byte
-		if _, err := io.ReadFull(br, head[:]); err != nil {
-			t.Fatalf("after pongs %q: %v", pongs, err)
-		}
-		n := int(head[1] & 0x7f)
-		if n >= 126 {
-			t.Fatalf("unexpected long frame (opcode %#x)", head[0]&0x0f)
-		}
-		payload := make([]byte, n)
-		if _, err := io.ReadFull(br, payload); err != nil {
-			t.Fatal(err)
-		}
-		if head[0]&0x0f == 0xa {
-			pongs = append(pongs, string(payload))
-		}
-	}
-	if pongs[0] != "first" || pongs[1] != "second" {
-		t.Fatalf("pongs %q, want first, second", pongs)
 	}
 }

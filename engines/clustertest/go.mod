@@ -17,6 +17,7 @@ require (
 	github.com/antithesishq/antithesis-sdk-go v0.8.0-default-no-op // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/google/go-tpm v0.9.8 // indirect
+	github.com/hotstate/hotstate/adapters/internal/evconn v0.1.0 // indirect
 	github.com/hotstate/hotstate/adapters/internal/wsframe v0.1.0 // indirect
 	github.com/klauspost/compress v1.20.3 // indirect
 	github.com/minio/highwayhash v1.0.4 // indirect
@@ -33,6 +34,7 @@ require (
 )
 
 replace (
+	github.com/hotstate/hotstate/adapters/internal/evconn => ../../adapters/internal/evconn
 	github.com/hotstate/hotstate/adapters/internal/wsframe => ../../adapters/internal/wsframe
 	github.com/hotstate/hotstate/adapters/nethttp => ../../adapters/nethttp
 	github.com/hotstate/hotstate/client-go => ../../client-go

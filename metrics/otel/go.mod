@@ -18,6 +18,7 @@ require (
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/google/uuid v1.6.0 // indirect
+	github.com/hotstate/hotstate/adapters/internal/evconn v0.1.0 // indirect
 	github.com/hotstate/hotstate/adapters/internal/wsframe v0.1.0 // indirect
 	github.com/vmihailenco/msgpack/v5 v5.4.1 // indirect
 	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
@@ -29,6 +30,7 @@ require (
 )
 
 replace (
+	github.com/hotstate/hotstate/adapters/internal/evconn => ../../adapters/internal/evconn
 	github.com/hotstate/hotstate/adapters/internal/wsframe => ../../adapters/internal/wsframe
 	github.com/hotstate/hotstate/adapters/nethttp => ../../adapters/nethttp
 	github.com/hotstate/hotstate/client-go => ../../client-go

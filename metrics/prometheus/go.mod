@@ -16,6 +16,7 @@ require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/coder/websocket v1.8.15 // indirect
+	github.com/hotstate/hotstate/adapters/internal/evconn v0.1.0 // indirect
 	github.com/hotstate/hotstate/adapters/internal/wsframe v0.1.0 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
@@ -26,6 +27,7 @@ require (
 )
 
 replace (
+	github.com/hotstate/hotstate/adapters/internal/evconn => ../../adapters/internal/evconn
 	github.com/hotstate/hotstate/adapters/internal/wsframe => ../../adapters/internal/wsframe
 	github.com/hotstate/hotstate/adapters/nethttp => ../../adapters/nethttp
 	github.com/hotstate/hotstate/client-go => ../../client-go

@@ -12,6 +12,7 @@ require (
 )
 
 require (
+	github.com/hotstate/hotstate/adapters/internal/evconn v0.1.0 // indirect
 	github.com/hotstate/hotstate/adapters/internal/wsframe v0.1.0 // indirect
 	github.com/vmihailenco/msgpack/v5 v5.4.1 // indirect
 	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
@@ -19,6 +20,7 @@ require (
 )
 
 replace (
+	github.com/hotstate/hotstate/adapters/internal/evconn => ../../internal/evconn
 	github.com/hotstate/hotstate/adapters/internal/wsframe => ../../internal/wsframe
 	github.com/hotstate/hotstate/adapters/nethttp => ../../nethttp
 	github.com/hotstate/hotstate/core => ../../../core

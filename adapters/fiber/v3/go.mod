@@ -6,6 +6,7 @@ require (
 	github.com/coder/websocket v1.8.15
 	github.com/gofiber/fiber/v3 v3.1.0
 	github.com/gofiber/utils/v2 v2.0.2
+	github.com/hotstate/hotstate/adapters/internal/evconn v0.1.0
 	github.com/hotstate/hotstate/adapters/internal/fastws v0.1.0
 	github.com/hotstate/hotstate/core v0.1.0
 	github.com/hotstate/hotstate/core/hotstatetest v0.1.0
@@ -16,6 +17,7 @@ require (
 	github.com/fasthttp/websocket v1.5.12 // indirect
 	github.com/gofiber/schema v1.7.0 // indirect
 	github.com/google/uuid v1.6.0 // indirect
+	github.com/hotstate/hotstate/adapters/internal/wsframe v0.1.0 // indirect
 	github.com/klauspost/compress v1.18.4 // indirect
 	github.com/mattn/go-colorable v0.1.14 // indirect
 	github.com/mattn/go-isatty v0.0.20 // indirect
@@ -34,7 +36,9 @@ require (
 )
 
 replace (
+	github.com/hotstate/hotstate/adapters/internal/evconn => ../../internal/evconn
 	github.com/hotstate/hotstate/adapters/internal/fastws => ../../internal/fastws
+	github.com/hotstate/hotstate/adapters/internal/wsframe => ../../internal/wsframe
 	github.com/hotstate/hotstate/core => ../../../core
 	github.com/hotstate/hotstate/core/hotstatetest => ../../../core/hotstatetest
 )

@@ -1,8 +1,11 @@
-// Package hotfiber serves hotstate from a Fiber v3 app, over
+// Package hotfiber serves hotstate from a Fiber v3 app. It is the Fiber
+// v2 adapter (github.com/hotstate/hotstate/adapters/fiber) for Fiber v3's
+// fiber.Ctx, and shares its transport: both behave the same. On Linux,
+// plain-TCP connections are read by events, on hothttp's event path, and
+// an idle connection keeps no goroutine (WithEventLoop); TLS connections
+// and other platforms keep a goroutine per connection, over
 // github.com/fasthttp/websocket, the library gofiber/contrib's WebSocket
-// middleware builds on. It is the Fiber v2 adapter
-// (github.com/hotstate/hotstate/adapters/fiber) for Fiber v3's fiber.Ctx,
-// and shares its transport: both behave the same.
+// middleware builds on.
 //
 // Mount it like any route, next to the REST routes; middleware registered
 // before it (logging, authentication, recovery) runs before the upgrade:
@@ -77,6 +80,22 @@ func WithHeaders(names ...string) Option {
 			c.Headers = append(c.Headers, http.CanonicalHeaderKey(n))
 		}
 	})
+}
+
+// WithEventLoop chooses how plain-TCP connections are read on Linux: on,
+// the kernel's readiness (epoll) tells the server when a connection has
+// bytes, and a goroutine runs only while it does, so an idle connection
+// keeps none; off, each connection keeps a goroutine that reads it, over
+// github.com/fasthttp/websocket. TLS connections and other platforms
+// always keep a goroutine. The default is on, as in hothttp, whose event
+// path this is (see hothttp.WithEventLoop).
+//
+// On the event path the adapter answers the handshake itself and takes
+// the connection from fasthttp through a duplicate of its descriptor, so
+// the goroutine fasthttp runs for a hijacked connection returns at once,
+// whatever the app's Server().KeepHijackedConns.
+func WithEventLoop(on bool) Option {
+	return optionFunc(func(c *config) { c.Goroutines = !on })
 }
 
 // Handler returns a fiber.Handler that upgrades the request to a WebSocket

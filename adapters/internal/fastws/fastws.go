@@ -1,9 +1,14 @@
-// Package fastws serves hotstate over github.com/fasthttp/websocket on a
-// fasthttp server. It is the transport under both Fiber adapters, v2 and
-// v3, which differ only in what the framework puts around a request: its
-// context type, its errors, its logger. Everything below that, from the
-// handshake checks to the connection with its batched writes, is here,
-// once.
+// Package fastws serves hotstate on a fasthttp server. It is the
+// transport under both Fiber adapters, v2 and v3, which differ only in
+// what the framework puts around a request: its context type, its errors,
+// its logger. Everything below that, from the handshake checks to the
+// connection with its batched writes, is here, once.
+//
+// On Linux, plain-TCP connections are served by events, by evconn, the
+// event path hothttp uses too: the handshake is answered here, fasthttp
+// hands the connection over, and an idle connection keeps no goroutine.
+// TLS connections, other platforms and Config.Goroutines keep a goroutine
+// per connection, over github.com/fasthttp/websocket.
 //
 // It is internal: its API is whatever the two adapters need, free to
 // change with them. An adapter's handler calls Handshake and answers what
@@ -18,6 +23,7 @@ import (
 	"sync"
 
 	"github.com/fasthttp/websocket"
+	"github.com/hotstate/hotstate/adapters/internal/evconn"
 	hotstate "github.com/hotstate/hotstate/core"
 	"github.com/hotstate/hotstate/core/wire"
 	"github.com/valyala/fasthttp"
@@ -44,6 +50,13 @@ type Config[C any] struct {
 	Headers []string
 	// Logf reports what no client may see.
 	Logf Logf
+	// Goroutines keeps a reading goroutine per connection where the event
+	// path could serve it (the adapters' WithEventLoop(false)).
+	Goroutines bool
+
+	// apps closes the event path's connections when their fasthttp server
+	// shuts down.
+	apps appConns
 }
 
 // Handshake answers the WebSocket handshake in rc, whose framework context
@@ -69,7 +82,13 @@ func Handshake[C any](srv *hotstate.Server, rc *fasthttp.RequestCtx, c C, cfg *C
 	if err != nil {
 		return 0, "", err
 	}
-	if status := upgrade(srv, rc, identity, cfg.Headers, cfg.Logf); status != 0 {
+	info := hotstate.ConnInfo{RemoteAddr: rc.RemoteAddr().String(), Header: keep(rc, cfg.Headers), Identity: identity}
+	if !cfg.Goroutines && evconn.Supported && !rc.IsTLS() {
+		status = upgradeEvents(srv, rc, info, cfg)
+	} else {
+		status = upgrade(srv, rc, info, cfg.Logf)
+	}
+	if status != 0 {
 		return status, http.StatusText(status), nil
 	}
 	return 0, "", nil
@@ -109,14 +128,13 @@ func identify[C any](c C, hook func(C) (any, error), logf Logf) (identity any, e
 // it never does here.
 var noWriteBuffers sync.Pool
 
-// upgrade answers the handshake in rc with 101 and, once the framework's
-// handler has returned and fasthttp hands the connection over, serves it
-// with srv until it closes. What the connection keeps from the request is
-// copied now, since fasthttp reuses rc. If the upgrader refuses the
-// handshake, upgrade returns the status to answer with and nothing was
-// upgraded.
-func upgrade(srv *hotstate.Server, rc *fasthttp.RequestCtx, identity any, headers []string, logf Logf) (status int) {
-	info := hotstate.ConnInfo{RemoteAddr: rc.RemoteAddr().String(), Header: keep(rc, headers), Identity: identity}
+// upgrade answers the handshake in rc with 101, through the library's
+// upgrader, and, once the framework's handler has returned and fasthttp
+// hands the connection over, serves it with srv until it closes from the
+// goroutine fasthttp started for it. info was copied out of rc, which
+// fasthttp reuses. If the upgrader refuses the handshake, upgrade returns
+// the status to answer with and nothing was upgraded.
+func upgrade(srv *hotstate.Server, rc *fasthttp.RequestCtx, info hotstate.ConnInfo, logf Logf) (status int) {
 	appDone := rc.Done()
 	u := websocket.FastHTTPUpgrader{
 		// refusal has checked the origin, by the rule every transport

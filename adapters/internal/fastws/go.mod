@@ -4,6 +4,7 @@ go 1.26
 
 require (
 	github.com/fasthttp/websocket v1.5.12
+	github.com/hotstate/hotstate/adapters/internal/evconn v0.1.0
 	github.com/hotstate/hotstate/core v0.1.0
 	github.com/valyala/fasthttp v1.69.0
 	go.uber.org/goleak v1.3.0
@@ -11,6 +12,7 @@ require (
 
 require (
 	github.com/andybalholm/brotli v1.2.0 // indirect
+	github.com/hotstate/hotstate/adapters/internal/wsframe v0.1.0 // indirect
 	github.com/klauspost/compress v1.18.2 // indirect
 	github.com/savsgio/gotils v0.0.0-20240704082632-aef3928b8a38 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
@@ -19,4 +21,8 @@ require (
 	golang.org/x/net v0.48.0 // indirect
 )
 
-replace github.com/hotstate/hotstate/core => ../../../core
+replace (
+	github.com/hotstate/hotstate/adapters/internal/evconn => ../evconn
+	github.com/hotstate/hotstate/adapters/internal/wsframe => ../wsframe
+	github.com/hotstate/hotstate/core => ../../../core
+)

@@ -1,4 +1,4 @@
-package hothttp
+package evconn
 
 import (
 	"bytes"
@@ -25,7 +25,7 @@ func (c *countingConn) Write(p []byte) (int, error) {
 
 // loopback returns a socket over one end of a TCP connection on loopback
 // and a reader of everything that arrives at the other end.
-func loopback(t *testing.T) (*socket, *countingConn, func() []byte) {
+func loopback(t *testing.T) (*Socket, *countingConn, func() []byte) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -49,23 +49,23 @@ func loopback(t *testing.T) (*socket, *countingConn, func() []byte) {
 		got <- b
 	}()
 	cc := &countingConn{Conn: nc}
-	return &socket{Conn: cc}, cc, func() []byte { nc.Close(); return <-got }
+	return &Socket{Conn: cc}, cc, func() []byte { nc.Close(); return <-got }
 }
 
 func TestCorkGathersWritesIntoOne(t *testing.T) {
 	c, counted, received := loopback(t)
 	mustWrite(t, c, "a1")
-	c.cork()
+	c.Cork()
 	mustWrite(t, c, "b22")
 	mustWrite(t, c, "c333")
 	if n := len(counted.writes); n != 1 {
 		t.Fatalf("corked writes reached the socket: %d writes", n)
 	}
-	if err := c.flush(); err != nil {
+	if err := c.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	mustWrite(t, c, "d4")
-	if err := c.flush(); err != nil { // not corked: nothing to do
+	if err := c.Flush(); err != nil { // not corked: nothing to do
 		t.Fatal(err)
 	}
 	if want := []int{2, 7, 2}; !slices.Equal(counted.writes, want) {
@@ -79,11 +79,11 @@ func TestCorkGathersWritesIntoOne(t *testing.T) {
 func TestCorkSendsEarlyPastItsLimit(t *testing.T) {
 	c, counted, received := loopback(t)
 	big := bytes.Repeat([]byte("x"), corkLimit)
-	c.cork()
+	c.Cork()
 	mustWrite(t, c, "head")
 	mustWrite(t, c, string(big))
 	mustWrite(t, c, "tail")
-	if err := c.flush(); err != nil {
+	if err := c.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	if want := []int{4, corkLimit, 4}; !slices.Equal(counted.writes, want) {
@@ -98,9 +98,9 @@ func TestCorkSendsEarlyPastItsLimit(t *testing.T) {
 func TestCorkFlushReportsAFailedWriteAndUncorks(t *testing.T) {
 	c, _, received := loopback(t)
 	received() // closes our end
-	c.cork()
+	c.Cork()
 	mustWrite(t, c, "lost")
-	if err := c.flush(); err == nil {
+	if err := c.Flush(); err == nil {
 		t.Fatal("flush on a closed socket succeeded")
 	}
 	if c.buf != nil {
@@ -111,7 +111,7 @@ func TestCorkFlushReportsAFailedWriteAndUncorks(t *testing.T) {
 	}
 }
 
-func mustWrite(t *testing.T, c *socket, s string) {
+func mustWrite(t *testing.T, c *Socket, s string) {
 	t.Helper()
 	if n, err := c.Write([]byte(s)); err != nil || n != len(s) {
 		t.Fatalf("write of %d bytes: %d, %v", len(s), n, err)

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package hothttp
+package evconn
 
 import "syscall"
 
@@ -15,9 +15,9 @@ type poller struct{}
 // epoll is never used off Linux.
 type epoll struct{}
 
-func (p *poller) add(c *econn) error { return nil }
-func (p *poller) arm(c *econn)       {}
-func (p *poller) remove(c *econn)    {}
+func (p *poller) add(c *Conn) error { return nil }
+func (p *poller) arm(c *Conn)       {}
+func (p *poller) remove(c *Conn)    {}
 
 // rawState is never used off Linux.
 type rawState struct{}
@@ -29,6 +29,6 @@ func (r *rawState) readWait(raw syscall.RawConn, p []byte) (int, error) { return
 // rawWriter is never used off Linux.
 type rawWriter struct{}
 
-func newRawWriter(raw syscall.RawConn) *rawWriter { return nil }
+func newRawWriter(raw syscall.RawConn, blocked func() (stop func() bool)) *rawWriter { return nil }
 
 func (w *rawWriter) write(p []byte) (int, error) { return 0, errEventConn }

@@ -1,4 +1,4 @@
-package hothttp
+package evconn
 
 import (
 	"io"
@@ -43,11 +43,11 @@ type poller struct {
 type epoll struct {
 	fd    int
 	file  *os.File
-	conns map[uint64]*econn
+	conns map[uint64]*Conn
 }
 
 // add registers c, disarmed; arm makes it wake up.
-func (p *poller) add(c *econn) error {
+func (p *poller) add(c *Conn) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.ep == nil {
@@ -59,7 +59,7 @@ func (p *poller) add(c *econn) error {
 			syscall.Close(fd)
 			return os.NewSyscallError("setnonblock", err)
 		}
-		ep := &epoll{fd: fd, file: os.NewFile(uintptr(fd), "epoll"), conns: map[uint64]*econn{}}
+		ep := &epoll{fd: fd, file: os.NewFile(uintptr(fd), "epoll"), conns: map[uint64]*Conn{}}
 		p.ep = ep
 		go p.wait(ep)
 	}
@@ -77,7 +77,7 @@ func (p *poller) add(c *econn) error {
 // arm has c woken up when its socket has bytes, or at once if it has.
 // Called by the connection's reading goroutine with c.mu held, so c is
 // still registered and its epoll open.
-func (p *poller) arm(c *econn) {
+func (p *poller) arm(c *Conn) {
 	if err := c.rs.ctl(c.raw, c.ep.fd, syscall.EPOLL_CTL_MOD, armed, c.id); err != nil {
 		// Nothing would wake the connection again.
 		go c.end(os.NewSyscallError("epoll_ctl", err))
@@ -85,7 +85,7 @@ func (p *poller) arm(c *econn) {
 }
 
 // remove unregisters c before its socket is closed.
-func (p *poller) remove(c *econn) {
+func (p *poller) remove(c *Conn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ep := p.ep
@@ -230,10 +230,15 @@ type rawWriter struct {
 	n   int
 	err error
 	fn  func(fd uintptr) bool
+	// blocked, when set, is called when a write finds the socket's buffer
+	// full and is about to wait; the stop it returns is called when the
+	// write is over. Only the writer holding the socket's lock uses it.
+	blocked func() (stop func() bool)
+	stop    func() bool
 }
 
-func newRawWriter(raw syscall.RawConn) *rawWriter {
-	w := &rawWriter{raw: raw}
+func newRawWriter(raw syscall.RawConn, blocked func() (stop func() bool)) *rawWriter {
+	w := &rawWriter{raw: raw, blocked: blocked}
 	w.fn = func(fd uintptr) bool {
 		for w.n < len(w.p) {
 			k, err := syscall.Write(int(fd), w.p[w.n:])
@@ -242,6 +247,9 @@ func newRawWriter(raw syscall.RawConn) *rawWriter {
 			}
 			switch {
 			case err == syscall.EAGAIN:
+				if w.stop == nil && w.blocked != nil {
+					w.stop = w.blocked()
+				}
 				return false // wait until the socket takes more
 			case err == syscall.EINTR:
 			case err != nil:
@@ -263,6 +271,10 @@ func (w *rawWriter) write(p []byte) (int, error) {
 	err := w.raw.Write(w.fn)
 	n := w.n
 	w.p = nil
+	if w.stop != nil {
+		w.stop()
+		w.stop = nil
+	}
 	if err != nil {
 		return n, err
 	}
