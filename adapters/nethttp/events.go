@@ -27,7 +27,7 @@ func WithEventLoop(on bool) Option {
 // connection by events. It reports false, having done nothing, for a
 // connection the event path does not take (TLS).
 func serveEvents(srv *hotstate.Server, w http.ResponseWriter, r *http.Request, info hotstate.ConnInfo) bool {
-	if r.TLS != nil || !evconn.Supported {
+	if !evconn.Supported {
 		return false
 	}
 	key, ok := checkHandshake(w, r)

@@ -14,6 +14,9 @@ import (
 // TestEvents runs the event path's tests, shared with the Fiber adapters.
 func TestEvents(t *testing.T) { evconntest.Run(t, serveOn) }
 
+// TestEventsTLS runs them over TLS, which hothttp serves by events too.
+func TestEventsTLS(t *testing.T) { evconntest.RunTLS(t, serveOn) }
+
 // BenchmarkCall is the event path's call benchmark, on both paths.
 func BenchmarkCall(b *testing.B) { evconntest.BenchmarkCall(b, serveOn) }
 

@@ -2,6 +2,7 @@ package evconn
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"net"
 	"sync"
@@ -27,7 +28,10 @@ type Conn struct {
 	sock *Socket
 	// raw is the socket's descriptor, nil when a goroutine reads the
 	// socket in a loop instead.
-	raw  syscall.RawConn
+	raw syscall.RawConn
+	// tls is the connection's TLS layer, when it has one: the poller
+	// watches the socket under it, and reads and writes go through it.
+	tls  *tls.Conn
 	info hotstate.ConnInfo
 	rd   *wsframe.Reader
 	// first is what the peer sent past the handshake, until Serve hands
@@ -96,14 +100,18 @@ func (c *Conn) Serve(srv *hotstate.Server) {
 	c.first = nil
 	c.rd = wsframe.NewReader(srv.MaxFrameBytes())
 	_ = c.sock.SetDeadline(time.Time{})
-	if sc, ok := c.sock.Conn.(syscall.Conn); ok && eventsSupported {
+	nc := c.sock.Conn
+	if tc, ok := nc.(*tls.Conn); ok {
+		c.tls, nc = tc, tc.NetConn()
+	}
+	if sc, ok := nc.(syscall.Conn); ok && eventsSupported {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.raw = raw
 			// Registered disarmed: nothing wakes c before it is armed.
 			if err := events.add(c); err != nil {
 				srv.Logger().Error("evconn: event loop", "err", err)
 				c.raw = nil
-			} else {
+			} else if c.tls == nil {
 				c.sock.direct = newRawWriter(raw, c.writeBlocked)
 			}
 		}
@@ -166,9 +174,10 @@ func (c *Conn) Write(ctx context.Context, frame []byte) error {
 	if !c.hasWctx.Load() && ctx.Done() != nil {
 		c.wctx = ctx
 		c.hasWctx.Store(true)
-		if c.raw == nil {
-			// A goroutine reads this connection, and its writes cannot
-			// tell when they wait: watch ctx for its life.
+		if c.sock.direct == nil {
+			// Writes that go through the connection's own Write (TLS, or
+			// a connection the poller cannot watch) cannot tell when they
+			// wait: watch ctx for the connection's life.
 			context.AfterFunc(ctx, c.abort)
 		}
 	}

@@ -44,6 +44,10 @@ const (
 // (calls in a closed loop) costs what it costs on the goroutine path;
 // after lingerTime of quiet it goes back to epoll and holds nothing.
 func (c *Conn) process(first []byte) {
+	if c.tls != nil {
+		c.processTLS(first)
+		return
+	}
 	budget := wakeBytes
 	state := turnDrained
 	if len(first) > 0 && !c.feed(first) {
@@ -61,6 +65,55 @@ func (c *Conn) process(first []byte) {
 	default: // quiet, or the budget is spent and epoll says when to go on
 		c.idle(true)
 	}
+}
+
+// processTLS is process for a connection with TLS. Records are read
+// through the TLS layer, which may hold some that the socket no longer
+// has, so it reads on until lingerTime passes with nothing: the TLS layer
+// then holds at most part of a record, and the rest of it wakes the
+// connection again. (A read that times out leaves the TLS layer usable.)
+// Once wakeBytes were read it goes on in a new goroutine, behind the
+// others that are ready to run.
+func (c *Conn) processTLS(first []byte) {
+	if len(first) > 0 && !c.feed(first) {
+		c.idle(false)
+		return
+	}
+	state := c.readTLS()
+	if state == turnExhausted {
+		go c.processTLS(nil)
+		return
+	}
+	c.idle(state == turnQuiet)
+}
+
+// readTLS reads records for processTLS until lingerTime of quiet, the end
+// of the connection or wakeBytes.
+func (c *Conn) readTLS() int {
+	bp := lingerBufs.Get().(*[]byte)
+	defer lingerBufs.Put(bp)
+	buf := *bp
+	// The deadline goes before the turn ends: a passed one would fail
+	// the next turn's reads.
+	defer c.sock.SetReadDeadline(time.Time{})
+	for budget := wakeBytes; budget > 0; {
+		_ = c.sock.SetReadDeadline(time.Now().Add(lingerTime))
+		n, err := c.tls.Read(buf)
+		if n > 0 {
+			budget -= n
+			if !c.feed(buf[:n]) {
+				return turnStopped
+			}
+		}
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return turnQuiet
+		case err != nil:
+			c.readEnded(err)
+			return turnStopped
+		}
+	}
+	return turnExhausted
 }
 
 // turnQuiet ends a linger with nothing read.

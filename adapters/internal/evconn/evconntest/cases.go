@@ -21,7 +21,7 @@ import (
 // testCloseCodes: frames that break RFC 6455 or the protocol close
 // the connection with the codes of docs/PROTOCOL.md, and the server's
 // reply to a peer's close echoes its code.
-func testCloseCodes(t *testing.T, serve Serve) {
+func testCloseCodes(t *testing.T, tg target) {
 	big := make([]byte, 600)
 	for _, tc := range []struct {
 		name   string
@@ -45,7 +45,7 @@ func testCloseCodes(t *testing.T, serve Serve) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := hotstate.New(hotstate.WithMaxFrameBytes(1024))
-			c := DialRaw(t, listen(t, srv, serve, true))
+			c := tg.dialRaw(t, tg.listen(t, srv, true))
 			c.Send(tc.frames...)
 			if got := c.CloseCode(); got != tc.want {
 				t.Fatalf("close code %d, want %d", got, tc.want)
@@ -56,10 +56,10 @@ func testCloseCodes(t *testing.T, serve Serve) {
 
 // testFragmentsAndControl: a message in fragments, with a ping
 // between them, is one message; the ping is answered with its payload.
-func testFragmentsAndControl(t *testing.T, serve Serve) {
+func testFragmentsAndControl(t *testing.T, tg target) {
 	srv := hotstate.New()
 	srv.HandleFunc("echo", func(ctx context.Context, args any) (any, error) { return args, nil })
-	c := DialRaw(t, listen(t, srv, serve, true))
+	c := tg.dialRaw(t, tg.listen(t, srv, true))
 	if op, _ := c.Next(); op != 0x2 {
 		t.Fatalf("first frame opcode %#x, want the binary hello", op)
 	}
@@ -86,13 +86,13 @@ func testFragmentsAndControl(t *testing.T, serve Serve) {
 // that never stops sending does not keep the others from being served:
 // each wake-up reads a bounded number of bytes, and whatever is left
 // waits behind the other ready connections.
-func testFloodDoesNotStarve(t *testing.T, serve Serve) {
+func testFloodDoesNotStarve(t *testing.T, tg target) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	srv := hotstate.New()
 	srv.HandleFunc("echo", func(ctx context.Context, args any) (any, error) { return args, nil })
-	addr := listen(t, srv, serve, true)
+	addr := tg.listen(t, srv, true)
 
-	flood := DialRaw(t, addr)
+	flood := tg.dialRaw(t, addr)
 	_ = flood.nc.SetDeadline(time.Time{})
 	// Unsolicited pongs: the server reads and drops them, so the flood
 	// costs it reading alone, as long as the flooder writes.
@@ -120,14 +120,14 @@ func testFloodDoesNotStarve(t *testing.T, serve Serve) {
 		wg.Wait()
 	}()
 
-	url := "ws://" + addr
 	var peers sync.WaitGroup
 	for i := range 20 {
 		peers.Go(func() {
-			p := hotstatetest.Dial(t, url, nil)
+			p := tg.dialRaw(t, addr)
+			p.Next() // hello
 			for j := range 10 {
 				want := fmt.Sprintf("%d/%d", i, j)
-				if got := hotstatetest.Decode(t, p.Call(uint64(j+1), "echo", want).Value); got != want {
+				if got := p.Call(uint64(j+1), "echo", want); got != want {
 					t.Errorf("echo %v, want %s", got, want)
 					return
 				}
@@ -139,15 +139,15 @@ func testFloodDoesNotStarve(t *testing.T, serve Serve) {
 
 // testIdleKeepsNoGoroutine: subscribed connections that have gone
 // quiet hold no goroutine on the event path, and one each on the other.
-func testIdleKeepsNoGoroutine(t *testing.T, serve Serve) {
+func testIdleKeepsNoGoroutine(t *testing.T, tg target) {
 	const n = 50
 	for _, on := range []bool{true, false} {
 		t.Run(fmt.Sprintf("events=%v", on), func(t *testing.T) {
 			srv := hotstate.New(hotstate.WithHeartbeat(0))
 			hotstate.NewStore(srv, "Todos", map[string]int{})
-			addr := listen(t, srv, serve, on)
+			addr := tg.listen(t, srv, on)
 			subscribe := func() {
-				c := DialRaw(t, addr)
+				c := tg.dialRaw(t, addr)
 				c.Next() // hello
 				c.Send(Frame(0x82, wire.EncodeSub("Todos"), false))
 				if op, p := c.Next(); op != 0x2 || !strings.Contains(string(p), "Todos") {
@@ -194,7 +194,7 @@ func (l wrappedListener) Accept() (net.Conn, error) {
 
 // testWrappedConn: a connection the poller cannot watch is still
 // served, by a goroutine of its own, with the same frame reader.
-func testWrappedConn(t *testing.T, serve Serve) {
+func testWrappedConn(t *testing.T, tg target) {
 	srv := hotstate.New()
 	srv.HandleFunc("echo", func(ctx context.Context, args any) (any, error) { return args, nil })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -202,12 +202,12 @@ func testWrappedConn(t *testing.T, serve Serve) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	serve(t, srv, wrappedListener{ln}, true)
+	tg.serve(t, srv, wrappedListener{ln}, true)
 	p := hotstatetest.Dial(t, "ws://"+addr+"/", nil)
 	if got := hotstatetest.Decode(t, p.Call(1, "echo", "wrapped").Value); got != "wrapped" {
 		t.Fatalf("echo %v", got)
 	}
-	c := DialRaw(t, addr)
+	c := tg.dialRaw(t, addr)
 	c.Send(Frame(0x81, []byte("{}"), false))
 	if code := c.CloseCode(); code != 1003 {
 		t.Fatalf("close code %d, want 1003", code)
@@ -218,13 +218,13 @@ func testWrappedConn(t *testing.T, serve Serve) {
 // that never answers the server's close frame, both end their sessions:
 // the first at once, the second after the close wait, and Shutdown
 // returns.
-func testPeerGone(t *testing.T, serve Serve) {
+func testPeerGone(t *testing.T, tg target) {
 	srv := hotstate.New()
 	gone := make(chan string, 2)
 	srv.OnDisconnect(func(c hotstate.Caller) { gone <- c.ID })
-	addr := listen(t, srv, serve, true)
+	addr := tg.listen(t, srv, true)
 
-	hangup := DialRaw(t, addr)
+	hangup := tg.dialRaw(t, addr)
 	hangup.Next() // hello
 	hangup.nc.Close()
 	select {
@@ -233,7 +233,7 @@ func testPeerGone(t *testing.T, serve Serve) {
 		t.Fatal("the session of a peer that hung up did not end")
 	}
 
-	silent := DialRaw(t, addr)
+	silent := tg.dialRaw(t, addr)
 	silent.Next() // hello
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -254,14 +254,10 @@ func testPeerGone(t *testing.T, serve Serve) {
 // its upgrade request, without waiting for the 101; net/http has read
 // them into its buffer by the time of the hijack, and the connection must
 // still see them.
-func testFramesSentWithTheHandshake(t *testing.T, serve Serve, events bool) {
+func testFramesSentWithTheHandshake(t *testing.T, tg target, events bool) {
 	srv := hotstate.New()
-	addr := listen(t, srv, serve, events)
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	addr := tg.listen(t, srv, events)
+	nc := tg.dial(t, addr)
 	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
 
 	// The upgrade request and two masked pings (RFC 6455 section 5.5.2)
@@ -315,12 +311,12 @@ func testFramesSentWithTheHandshake(t *testing.T, serve Serve, events bool) {
 // testStuckWriteEnds: a write stuck on a peer that stopped reading ends
 // when the server gives up on the peer (here its write timeout, with a
 // queue too large to overflow first), and so does the session.
-func testStuckWriteEnds(t *testing.T, serve Serve) {
+func testStuckWriteEnds(t *testing.T, tg target) {
 	srv := hotstate.New(hotstate.WithHeartbeat(0), hotstate.WithMaxQueueBytes(1<<30), hotstate.WithWriteTimeout(200*time.Millisecond))
 	store := hotstate.NewStore(srv, "Blob", map[string]string{})
 	gone := make(chan struct{})
 	srv.OnDisconnect(func(hotstate.Caller) { close(gone) })
-	c := DialRaw(t, listen(t, srv, serve, true))
+	c := tg.dialRaw(t, tg.listen(t, srv, true))
 	c.Next() // hello
 	c.Send(Frame(0x82, wire.EncodeSub("Blob"), false))
 	// Never read again; send snapshots until the socket's buffers are

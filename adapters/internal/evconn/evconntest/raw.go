@@ -7,7 +7,9 @@ import (
 	"net"
 	"net/http"
 	"testing"
-	"time"
+
+	"github.com/hotstate/hotstate/core/hotstatetest"
+	"github.com/hotstate/hotstate/core/wire"
 )
 
 // RawConn is a WebSocket client without a library: it writes the frames a
@@ -19,15 +21,16 @@ type RawConn struct {
 }
 
 // DialRaw completes a WebSocket handshake with the server at addr, path
-// "/", and checks its 101 response.
+// "/", over plain TCP, and checks its 101 response.
 func DialRaw(t testing.TB, addr string) *RawConn {
 	t.Helper()
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nc.Close() })
-	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
+	return target{}.dialRaw(t, addr)
+}
+
+// handshake completes a WebSocket handshake on nc with the server at
+// addr, path "/", and checks its 101 response.
+func handshake(t testing.TB, nc net.Conn, addr string) *RawConn {
+	t.Helper()
 	req := "GET / HTTP/1.1\r\nHost: " + addr + "\r\n" +
 		"Upgrade: websocket\r\nConnection: Upgrade\r\n" +
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
@@ -46,6 +49,30 @@ func DialRaw(t testing.TB, addr string) *RawConn {
 		t.Fatalf("Sec-WebSocket-Accept %q", got)
 	}
 	return &RawConn{t: t, nc: nc, br: br}
+}
+
+// Call calls fn with args and returns its result, decoded; frames before
+// the result are skipped.
+func (c *RawConn) Call(id uint64, fn string, args any) any {
+	c.t.Helper()
+	call, err := wire.EncodeRPC(id, fn, args)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.Send(Frame(0x82, call, false))
+	for {
+		op, p := c.Next()
+		f, err := wire.Decode(p)
+		if op != 0x2 || err != nil {
+			c.t.Fatalf("waiting for result %d: opcode %#x, %v", id, op, err)
+		}
+		if f.Type == wire.TypeRes && f.ID == id {
+			if f.Err != nil {
+				c.t.Fatalf("result %d: %+v", id, f.Err)
+			}
+			return hotstatetest.Decode(c.t, f.Value)
+		}
+	}
 }
 
 // Frame returns a client frame: first byte b0 (FIN, RSV, opcode), masked
