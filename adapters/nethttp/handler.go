@@ -1,9 +1,9 @@
-// Package hothttp serves hotstate over net/http. On Linux, plain-TCP
-// connections are read by events: epoll reports when a socket has bytes,
-// hotstate's own frame reader parses them, and an idle connection keeps
-// no goroutine (WithEventLoop). TLS connections and other platforms keep
-// a goroutine per connection and github.com/coder/websocket, the
-// maintained continuation of nhooyr.io/websocket.
+// Package hothttp serves hotstate over net/http. On Linux, connections,
+// plain or TLS, are read by events: epoll reports when a socket has
+// bytes, hotstate's own frame reader parses them, and an idle connection
+// keeps no goroutine (WithEventLoop). Other platforms keep a goroutine
+// per connection and github.com/coder/websocket, the maintained
+// continuation of nhooyr.io/websocket.
 //
 // Mount Handler at any path of an existing mux, next to the REST routes:
 //

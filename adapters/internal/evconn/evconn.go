@@ -1,10 +1,12 @@
 // Package evconn serves upgraded WebSocket connections by events: on
-// Linux, epoll reports when a plain TCP socket has bytes, a goroutine runs
-// only while it does, hotstate's own frame reader (wsframe) parses them,
-// and the messages go to the server through hotstate.Server.Open and
-// Session; an idle connection keeps no goroutine. A connection the poller
-// cannot watch (one wrapped by a listener) is read the same way from a
-// goroutine of its own.
+// Linux, epoll reports when a TCP socket has bytes, a goroutine runs only
+// while it does, hotstate's own frame reader (wsframe) parses them, and
+// the messages go to the server through hotstate.Server.Open and Session;
+// an idle connection keeps no goroutine. A *tls.Conn is served the same
+// way: the poller watches the socket under it, and its records are read
+// and written through it. A connection the poller cannot watch (one
+// wrapped by a listener) is read the same way from a goroutine of its
+// own.
 //
 // It is the event path of every transport: hothttp hands it the
 // connections net/http hijacked, the Fiber adapters those fasthttp did.
