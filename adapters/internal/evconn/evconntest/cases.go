@@ -1,12 +1,9 @@
 package evconntest
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"runtime"
 	"strings"
 	"sync"
@@ -258,49 +255,21 @@ func testFramesSentWithTheHandshake(t *testing.T, tg target, events bool) {
 	srv := hotstate.New()
 	addr := tg.listen(t, srv, events)
 	nc := tg.dial(t, addr)
-	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
 
-	// The upgrade request and two masked pings (RFC 6455 section 5.5.2)
-	// in one write.
-	msg := []byte("GET / HTTP/1.1\r\nHost: " + addr + "\r\n" +
-		"Upgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	// The upgrade request and two pings (RFC 6455 section 5.5.2) in one
+	// write.
+	msg := upgradeRequest(addr)
 	for _, payload := range []string{"first", "second"} {
-		key := [4]byte{1, 2, 3, 4}
-		msg = append(msg, 0x89, 0x80|byte(len(payload)))
-		msg = append(msg, key[:]...)
-		for i := range len(payload) {
-			msg = append(msg, payload[i]^key[i%4])
-		}
+		msg = append(msg, Frame(0x89, []byte(payload), false)...)
 	}
 	if _, err := nc.Write(msg); err != nil {
 		t.Fatal(err)
 	}
-	br := bufio.NewReader(nc)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("status %d, want 101", resp.StatusCode)
-	}
+	c := upgraded(t, nc)
 	var pongs []string
 	for len(pongs) < 2 {
-		// Server frames are unmasked; the hello and the pongs are short.
-		var head [2]byte
-		if _, err := io.ReadFull(br, head[:]); err != nil {
-			t.Fatalf("after pongs %q: %v", pongs, err)
-		}
-		n := int(head[1] & 0x7f)
-		if n >= 126 {
-			t.Fatalf("unexpected long frame (opcode %#x)", head[0]&0x0f)
-		}
-		payload := make([]byte, n)
-		if _, err := io.ReadFull(br, payload); err != nil {
-			t.Fatal(err)
-		}
-		if head[0]&0x0f == 0xa {
-			pongs = append(pongs, string(payload))
+		if op, p := c.Next(); op == 0xa {
+			pongs = append(pongs, string(p))
 		}
 	}
 	if pongs[0] != "first" || pongs[1] != "second" {

@@ -31,12 +31,24 @@ func DialRaw(t testing.TB, addr string) *RawConn {
 // addr, path "/", and checks its 101 response.
 func handshake(t testing.TB, nc net.Conn, addr string) *RawConn {
 	t.Helper()
-	req := "GET / HTTP/1.1\r\nHost: " + addr + "\r\n" +
-		"Upgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-	if _, err := io.WriteString(nc, req); err != nil {
+	if _, err := nc.Write(upgradeRequest(addr)); err != nil {
 		t.Fatal(err)
 	}
+	return upgraded(t, nc)
+}
+
+// upgradeRequest asks the server at addr to upgrade path "/" to a
+// WebSocket.
+func upgradeRequest(addr string) []byte {
+	return []byte("GET / HTTP/1.1\r\nHost: " + addr + "\r\n" +
+		"Upgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+}
+
+// upgraded reads the server's answer to upgradeRequest from nc and
+// checks it is the 101 that accepts it.
+func upgraded(t testing.TB, nc net.Conn) *RawConn {
+	t.Helper()
 	br := bufio.NewReader(nc)
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
