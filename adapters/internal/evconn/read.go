@@ -152,14 +152,15 @@ func (c *Conn) linger(budget *int) int {
 	if c.raw == nil {
 		return turnQuiet
 	}
-	// The deadline bounds the wait; it goes with it, since a passed one
-	// would fail the reads of the next wake-up too.
-	_ = c.sock.SetReadDeadline(time.Now().Add(lingerTime))
-	defer c.sock.SetReadDeadline(time.Time{})
 	bp := lingerBufs.Get().(*[]byte)
 	defer lingerBufs.Put(bp)
 	buf := *bp
+	// The deadline bounds the wait and goes with it: a passed one would
+	// fail every later read, those of drain below included, which under
+	// load can run past it.
+	_ = c.sock.SetReadDeadline(time.Now().Add(lingerTime))
 	n, err := c.rs.readWait(c.raw, buf)
+	_ = c.sock.SetReadDeadline(time.Time{})
 	if n > 0 {
 		*budget -= n
 		if !c.feed(buf[:n]) {

@@ -305,3 +305,43 @@ func testStuckWriteEnds(t *testing.T, tg target) {
 		}
 	}
 }
+
+// testSlowMessageWhileLingering: bytes that arrive while a connection
+// lingers after a call, more than its small linger buffer, with a message
+// among them that takes the server longer than the linger to handle, are
+// read on to the end; the linger's deadline must not fail the reads after
+// it.
+func testSlowMessageWhileLingering(t *testing.T, tg target) {
+	srv := hotstate.New()
+	srv.HandleFunc("echo", func(ctx context.Context, args any) (any, error) { return args, nil })
+	hotstate.NewStore(srv, "Slow", map[string]int{}).Allow(func(hotstate.Caller) bool {
+		time.Sleep(50 * time.Millisecond)
+		return true
+	})
+	c := tg.dialRaw(t, tg.listen(t, srv, true))
+	c.Next() // hello
+	if got := c.Call(1, "echo", "first"); got != "first" {
+		t.Fatalf("echo %v", got)
+	}
+	// At once, while the server lingers after the call: the slow
+	// subscription, then a call that goes on past the linger's buffer.
+	long := strings.Repeat("x", 2048)
+	call, err := wire.EncodeRPC(2, "echo", long)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Send(append(Frame(0x82, wire.EncodeSub("Slow"), false), Frame(0x82, call, false)...))
+	for {
+		op, p := c.Next()
+		f, err := wire.Decode(p)
+		if op != 0x2 || err != nil {
+			t.Fatalf("opcode %#x, %v", op, err)
+		}
+		if f.Type == wire.TypeRes && f.ID == 2 {
+			if got := hotstatetest.Decode(t, f.Value); got != long {
+				t.Fatalf("echo of %d bytes: %d bytes back", len(long), len(fmt.Sprint(got)))
+			}
+			return
+		}
+	}
+}

@@ -53,6 +53,7 @@ func run(t *testing.T, tg target) {
 	t.Run("IdleKeepsNoGoroutine", func(t *testing.T) { testIdleKeepsNoGoroutine(t, tg) })
 	t.Run("PeerGone", func(t *testing.T) { testPeerGone(t, tg) })
 	t.Run("StuckWriteEnds", func(t *testing.T) { testStuckWriteEnds(t, tg) })
+	t.Run("SlowMessageWhileLingering", func(t *testing.T) { testSlowMessageWhileLingering(t, tg) })
 	for _, on := range []bool{true, false} {
 		t.Run(fmt.Sprintf("FramesSentWithTheHandshake/events=%v", on), func(t *testing.T) {
 			testFramesSentWithTheHandshake(t, tg, on)
