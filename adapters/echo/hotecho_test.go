@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/coder/websocket"
 	hotecho "github.com/hotstate/hotstate/adapters/echo"
+	hothttp "github.com/hotstate/hotstate/adapters/nethttp"
 	hotstate "github.com/hotstate/hotstate/core"
 	"github.com/hotstate/hotstate/core/hotstatetest"
 	"github.com/labstack/echo/v4"
@@ -38,19 +40,25 @@ func serve(t *testing.T, srv *hotstate.Server, e *echo.Echo) string {
 	return "ws" + strings.TrimPrefix(hs.URL, "http")
 }
 
+// TestConformance runs the suite on both of hothttp's paths: connections
+// read by events (the default on Linux) and by a goroutine each.
 func TestConformance(t *testing.T) {
-	hotstatetest.Run(t, func(t *testing.T, srv *hotstate.Server, opts hotstatetest.Options) string {
-		e := newEcho()
-		e.Use(middleware.Recover())
-		hopts := []hotecho.Option{hotecho.WithOriginPatterns(opts.OriginPatterns...)}
-		if opts.Identity != nil {
-			hopts = append(hopts, hotecho.WithIdentity(func(c echo.Context) (any, error) {
-				return opts.Identity(c.Request().Header)
-			}))
-		}
-		e.GET("/ws", hotecho.Handler(srv, hopts...))
-		return serve(t, srv, e) + "/ws"
-	})
+	for _, on := range []bool{true, false} {
+		t.Run(fmt.Sprintf("events=%v", on), func(t *testing.T) {
+			hotstatetest.Run(t, func(t *testing.T, srv *hotstate.Server, opts hotstatetest.Options) string {
+				e := newEcho()
+				e.Use(middleware.Recover())
+				hopts := []hotecho.Option{hotecho.WithOriginPatterns(opts.OriginPatterns...), hothttp.WithEventLoop(on)}
+				if opts.Identity != nil {
+					hopts = append(hopts, hotecho.WithIdentity(func(c echo.Context) (any, error) {
+						return opts.Identity(c.Request().Header)
+					}))
+				}
+				e.GET("/ws", hotecho.Handler(srv, hopts...))
+				return serve(t, srv, e) + "/ws"
+			})
+		})
+	}
 }
 
 // auth is an application's authentication middleware: it stores the user

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/gin-gonic/gin"
 	hotgin "github.com/hotstate/hotstate/adapters/gin"
+	hothttp "github.com/hotstate/hotstate/adapters/nethttp"
 	hotstate "github.com/hotstate/hotstate/core"
 	"github.com/hotstate/hotstate/core/hotstatetest"
 	"go.uber.org/goleak"
@@ -33,19 +35,25 @@ func serve(t *testing.T, srv *hotstate.Server, r http.Handler) string {
 	return "ws" + strings.TrimPrefix(hs.URL, "http")
 }
 
+// TestConformance runs the suite on both of hothttp's paths: connections
+// read by events (the default on Linux) and by a goroutine each.
 func TestConformance(t *testing.T) {
-	hotstatetest.Run(t, func(t *testing.T, srv *hotstate.Server, opts hotstatetest.Options) string {
-		r := gin.New()
-		r.Use(gin.Recovery())
-		hopts := []hotgin.Option{hotgin.WithOriginPatterns(opts.OriginPatterns...)}
-		if opts.Identity != nil {
-			hopts = append(hopts, hotgin.WithIdentity(func(c *gin.Context) (any, error) {
-				return opts.Identity(c.Request.Header)
-			}))
-		}
-		r.GET("/ws", hotgin.Handler(srv, hopts...))
-		return serve(t, srv, r) + "/ws"
-	})
+	for _, on := range []bool{true, false} {
+		t.Run(fmt.Sprintf("events=%v", on), func(t *testing.T) {
+			hotstatetest.Run(t, func(t *testing.T, srv *hotstate.Server, opts hotstatetest.Options) string {
+				r := gin.New()
+				r.Use(gin.Recovery())
+				hopts := []hotgin.Option{hotgin.WithOriginPatterns(opts.OriginPatterns...), hothttp.WithEventLoop(on)}
+				if opts.Identity != nil {
+					hopts = append(hopts, hotgin.WithIdentity(func(c *gin.Context) (any, error) {
+						return opts.Identity(c.Request.Header)
+					}))
+				}
+				r.GET("/ws", hotgin.Handler(srv, hopts...))
+				return serve(t, srv, r) + "/ws"
+			})
+		})
+	}
 }
 
 // auth is an application's authentication middleware: it stores the user
