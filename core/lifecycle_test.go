@@ -210,6 +210,27 @@ func TestShutdownHonoursItsDeadline(t *testing.T) {
 	}
 }
 
+// TestShutdownWaitsForDisconnectListeners: when Shutdown returns, the
+// OnDisconnect listeners of every connection it ended have run.
+func TestShutdownWaitsForDisconnectListeners(t *testing.T) {
+	srv := hotstate.New()
+	var done atomic.Int32
+	srv.OnDisconnect(func(hotstate.Caller) {
+		time.Sleep(20 * time.Millisecond)
+		done.Add(1)
+	})
+	connect(t, srv)
+	connect(t, srv)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := done.Load(); n != 2 {
+		t.Fatalf("Shutdown returned after %d of 2 OnDisconnect listeners", n)
+	}
+}
+
 // TestRefusedSubscriptionsCreateNothing: subscriptions past the limit must
 // not create family instances nobody will ever leave.
 func TestRefusedSubscriptionsCreateNothing(t *testing.T) {

@@ -149,7 +149,8 @@ func (s *Server) forget(ss *session) {
 }
 
 // Shutdown closes every connection with 1001 (going away), refuses new
-// ones, and waits until all have ended or ctx is done. When ctx ends first
+// ones, and waits until all have ended, their OnDisconnect listeners
+// included, or ctx is done. When ctx ends first
 // it closes the remaining connections at once and returns ctx.Err() without
 // waiting further: function handlers that ignore their context are
 // abandoned (and logged), and their sessions end when they return. Either

@@ -99,9 +99,11 @@ func (s *session) end(err error) error {
 	s.w.end() // no drain goroutine starts after this, so wg cannot grow
 	s.wg.Wait()
 	s.dropAll()
-	s.srv.forget(s)
 	s.srv.opts.obs.closed(s)
 	s.srv.listeners.disconnected(s.caller)
+	// Last: Shutdown returns once every session is forgotten, and by then
+	// their OnDisconnect listeners have run.
+	s.srv.forget(s)
 	return err
 }
 
