@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -69,6 +70,15 @@ func startSentinelSet(t *testing.T) *sentinelSet {
 		startProcess(t, append([]string{"--port", strconv.Itoa(freePort(t)), "--dbfilename", fmt.Sprintf("r%d.rdb", i),
 			"--replicaof", "127.0.0.1", strconv.Itoa(mp)}, common...)...)
 	}
+	// The Sentinel learns of replicas from the master's INFO, which it
+	// asks for every 10 s: it starts once both are in sync, so its first
+	// INFO names them.
+	master := redis.NewClient(&redis.Options{Addr: s.masterAddr, MaxRetries: -1})
+	defer master.Close()
+	waitUntil(t, "both replicas in sync with the master", func() bool {
+		info, err := master.Info(ctx(t), "replication").Result()
+		return err == nil && strings.Count(info, "state=online") == 2
+	})
 	conf := filepath.Join(dir, "sentinel.conf")
 	body := fmt.Sprintf("port %d\nbind 127.0.0.1\nsentinel monitor %s 127.0.0.1 %d 1\n"+
 		"sentinel down-after-milliseconds %s 500\nsentinel failover-timeout %s 5000\n",
