@@ -100,6 +100,12 @@ func (c *Conn) Serve(srv *hotstate.Server) {
 	c.first = nil
 	c.rd = wsframe.NewReader(srv.MaxFrameBytes())
 	_ = c.sock.SetDeadline(time.Time{})
+	// Reading is the goroutine's that Serve starts below. The kernel
+	// reports a hang-up or an error even to a disarmed registration, and
+	// the wake-up that follows must not start a second reader.
+	c.mu.Lock()
+	c.busy = true
+	c.mu.Unlock()
 	nc := c.sock.Conn
 	if tc, ok := nc.(*tls.Conn); ok {
 		c.tls, nc = tc, tc.NetConn()
@@ -107,7 +113,8 @@ func (c *Conn) Serve(srv *hotstate.Server) {
 	if sc, ok := nc.(syscall.Conn); ok && eventsSupported {
 		if raw, err := sc.SyscallConn(); err == nil {
 			c.raw = raw
-			// Registered disarmed: nothing wakes c before it is armed.
+			// Registered disarmed: nothing but a hang-up or an error
+			// wakes c before it is armed.
 			if err := events.add(c); err != nil {
 				srv.Logger().Error("evconn: event loop", "err", err)
 				c.raw = nil
@@ -131,7 +138,6 @@ func (c *Conn) Serve(srv *hotstate.Server) {
 	if ended {
 		c.finished = true
 	}
-	c.busy = true
 	c.mu.Unlock()
 	if ended {
 		go func() { _ = x.Closed(c.err) }()
