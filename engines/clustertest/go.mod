@@ -9,6 +9,7 @@ require (
 	github.com/hotstate/hotstate/core v0.1.0
 	github.com/hotstate/hotstate/engines/nats v0.1.0
 	github.com/hotstate/hotstate/engines/redis v0.1.0
+	github.com/hotstate/hotstate/inspector v0.1.0
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0
 )
@@ -42,4 +43,5 @@ replace (
 	github.com/hotstate/hotstate/core/hotstatetest => ../../core/hotstatetest
 	github.com/hotstate/hotstate/engines/nats => ../nats
 	github.com/hotstate/hotstate/engines/redis => ../redis
+	github.com/hotstate/hotstate/inspector => ../../inspector
 )

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -20,6 +21,7 @@ import (
 	hotstate "github.com/hotstate/hotstate/core"
 	hotnats "github.com/hotstate/hotstate/engines/nats"
 	hotredis "github.com/hotstate/hotstate/engines/redis"
+	hotinspect "github.com/hotstate/hotstate/inspector"
 )
 
 // Count is the state of every store here.
@@ -50,7 +52,11 @@ func main() {
 		log.Fatal(err)
 	}
 
-	srv := hotstate.New(hotstate.WithEngine(eng), hotstate.WithHeartbeat(time.Second))
+	// The inspector, at /inspect/ with the token "t", shows what each
+	// node sees of the cluster.
+	insp := hotinspect.New(hotinspect.Authorize(hotinspect.Token("t")), hotinspect.WithInterval(100*time.Millisecond))
+	defer insp.Close()
+	srv := hotstate.New(hotstate.WithEngine(eng), hotstate.WithHeartbeat(time.Second), hotstate.WithObserver(insp.Observer()))
 	srv.OnError(func(err error, client string) { log.Printf("client %q: %v", client, err) })
 	register(srv)
 
@@ -61,7 +67,8 @@ func main() {
 	fmt.Println("listening", ln.Addr())
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	if err := hothttp.ServeListener(ctx, srv, ln); err != nil && !errors.Is(err, context.Canceled) {
+	page := hothttp.WithMount("/inspect/", http.StripPrefix("/inspect", insp.Handler(srv)))
+	if err := hothttp.ServeListener(ctx, srv, ln, page); err != nil && !errors.Is(err, context.Canceled) {
 		log.Print(err)
 	}
 	closeEngine()

@@ -1,0 +1,66 @@
+package clustertest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// TestInspectorAcrossNodes: the inspector page on one node of three
+// lists all three, itself marked, each with the round trip of its answer
+// through the engine, and names the engine with the appends it timed.
+func TestInspectorAcrossNodes(t *testing.T) {
+	engines(t, func(t *testing.T, e *engineServer) {
+		nodes := startNodes(t, e, 3)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		page := mustDial(t, ctx, "ws://"+nodes[0].addr+"/inspect/ws?token=t")
+		overview := page.Subscribe("$inspect", nil)
+		if err := overview.Ready(ctx); err != nil {
+			t.Fatal(err)
+		}
+		app := mustDial(t, ctx, nodes[0].url())
+		wantType := map[string]string{"redis": "*hotredis.Engine", "nats": "*hotnats.Engine"}[e.kind]
+		eventually(t, 20*time.Second, func() error {
+			// A change for the page to time, until it has one.
+			if err := app.Call(ctx, "incr", map[string]any{"store": "Counter"}, nil); err != nil {
+				return err
+			}
+			m, _ := overview.State().(map[string]any)
+			eng, _ := m["engine"].(map[string]any)
+			if eng["type"] != wantType || num(eng["appends"]) < 1 || num(eng["avgMs"]) <= 0 {
+				return fmt.Errorf("engine %v, want %s with its appends timed", eng, wantType)
+			}
+			nodes, _ := m["nodes"].([]any)
+			self, answered := 0, 0
+			for _, n := range nodes {
+				n, _ := n.(map[string]any)
+				if n["self"] == true {
+					self++
+				} else if num(n["rttMs"]) > 0 {
+					answered++
+				}
+			}
+			if len(nodes) != 3 || self != 1 || answered != 2 {
+				return fmt.Errorf("nodes %v, want 3 with this one marked and 2 round trips", nodes)
+			}
+			return nil
+		})
+	})
+}
+
+// num reads a number the client decoded from MessagePack.
+func num(v any) float64 {
+	switch n := v.(type) {
+	case int64:
+		return float64(n)
+	case uint64:
+		return float64(n)
+	case float64:
+		return n
+	case float32:
+		return float64(n)
+	}
+	return 0
+}
