@@ -29,7 +29,7 @@ func TestInspectorAcrossNodes(t *testing.T) {
 			}
 			m, _ := overview.State().(map[string]any)
 			eng, _ := m["engine"].(map[string]any)
-			if eng["type"] != wantType || num(eng["appends"]) < 1 || num(eng["avgMs"]) <= 0 {
+			if eng["type"] != wantType || toInt(eng["appends"]) < 1 || millis(eng["avgMs"]) <= 0 {
 				return fmt.Errorf("engine %v, want %s with its appends timed", eng, wantType)
 			}
 			nodes, _ := m["nodes"].([]any)
@@ -38,7 +38,7 @@ func TestInspectorAcrossNodes(t *testing.T) {
 				n, _ := n.(map[string]any)
 				if n["self"] == true {
 					self++
-				} else if num(n["rttMs"]) > 0 {
+				} else if millis(n["rttMs"]) > 0 {
 					answered++
 				}
 			}
@@ -50,17 +50,9 @@ func TestInspectorAcrossNodes(t *testing.T) {
 	})
 }
 
-// num reads a number the client decoded from MessagePack.
-func num(v any) float64 {
-	switch n := v.(type) {
-	case int64:
-		return float64(n)
-	case uint64:
-		return float64(n)
-	case float64:
-		return n
-	case float32:
-		return float64(n)
-	}
-	return 0
+// millis reads a duration in milliseconds, which the inspector sends as a
+// float.
+func millis(v any) float64 {
+	f, _ := v.(float64)
+	return f
 }

@@ -135,18 +135,8 @@ func mib(v float64) string { return fmt.Sprintf("%.0f MiB", v/(1<<20)) }
 // runIdle runs the idle-at-scale measurement of n connections on every
 // configured system.
 func runIdle(ctx context.Context, cfg Config, n int) (*IdleScaleReport, error) {
-	if cfg.Log == nil {
-		cfg.Log = io.Discard
-	}
-	if len(cfg.Exe) == 0 {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, err
-		}
-		cfg.Exe = []string{exe}
-	}
-	if cfg.Transport == "" {
-		cfg.Transport = Transports[0]
+	if err := cfg.fill(); err != nil {
+		return nil, err
 	}
 	o, done, err := newOrchestrator(cfg)
 	if err != nil {

@@ -95,17 +95,29 @@ func QuickConfig() Config {
 	return c
 }
 
-// Run runs the suite and summarises it.
-func Run(ctx context.Context, cfg Config) (*Report, error) {
-	if cfg.Log == nil {
-		cfg.Log = io.Discard
+// fill sets what cfg leaves out to its default: no log, this program as
+// the children's, the first transport.
+func (c *Config) fill() error {
+	if c.Log == nil {
+		c.Log = io.Discard
 	}
-	if len(cfg.Exe) == 0 {
+	if len(c.Exe) == 0 {
 		exe, err := os.Executable()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		cfg.Exe = []string{exe}
+		c.Exe = []string{exe}
+	}
+	if c.Transport == "" {
+		c.Transport = Transports[0]
+	}
+	return nil
+}
+
+// Run runs the suite and summarises it.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.fill(); err != nil {
+		return nil, err
 	}
 	pinned := pinnable(cfg.Pin)
 	var systems []string
@@ -118,9 +130,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("suite: systems are %v", Systems)
 	}
 	cfg.Systems = systems
-	if cfg.Transport == "" {
-		cfg.Transport = Transports[0]
-	}
 	if !slices.Contains(Transports, cfg.Transport) {
 		return nil, fmt.Errorf("suite: transports are %v", Transports)
 	}
